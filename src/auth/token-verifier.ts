@@ -1,0 +1,72 @@
+// One verify function for HTTP and the Socket.IO handshake. The accepted algorithm is pinned by
+// the key that is configured (HS256 for JWT_SECRET; RS256 or ES256 for JWT_PUBLIC_KEY, decided by
+// the key's type), so `alg: none` and HS256-signed-with-the-public-key tokens are refused.
+import { createPublicKey, type KeyObject } from "node:crypto";
+import jwt from "jsonwebtoken";
+import type { Config } from "../config/config.js";
+import { AppError } from "../errors/errors.js";
+
+export type Role = "user" | "admin" | "service";
+
+export interface Principal {
+  userId: string;
+  name: string | null;
+  role: Role;
+}
+
+export const MAX_ID_LENGTH = 128;
+const MAX_TOKEN_LENGTH = 8192;
+const ROLES: readonly Role[] = ["user", "admin", "service"];
+
+export type TokenVerifier = (token: string | undefined | null) => Principal;
+
+export function createTokenVerifier(config: Config): TokenVerifier {
+  const { key, algorithm } = pickKey(config);
+  const options: jwt.VerifyOptions = {
+    algorithms: [algorithm],
+    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+  };
+
+  return (token) => {
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw new AppError("unauthorized");
+    }
+    let claims: jwt.JwtPayload | string;
+    try {
+      claims = jwt.verify(token, key, options);
+    } catch {
+      // The reason (expired, bad signature, wrong audience…) is not told to the caller.
+      throw new AppError("unauthorized");
+    }
+    if (typeof claims === "string" || typeof claims.exp !== "number") throw new AppError("unauthorized");
+    const { sub, name, role = "user" } = claims as jwt.JwtPayload & { name?: unknown; role?: unknown };
+    if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_ID_LENGTH) {
+      throw new AppError("unauthorized");
+    }
+    if (typeof role !== "string" || !ROLES.includes(role as Role)) throw new AppError("unauthorized");
+    return {
+      userId: sub,
+      name: typeof name === "string" && name.length > 0 ? name.slice(0, 200) : null,
+      role: role as Role,
+    };
+  };
+}
+
+function pickKey(config: Config): { key: string | KeyObject; algorithm: jwt.Algorithm } {
+  if (config.JWT_SECRET) return { key: config.JWT_SECRET, algorithm: "HS256" };
+  const pem = config.JWT_PUBLIC_KEY!.replace(/\\n/g, "\n");
+  const key = createPublicKey(pem);
+  if (key.asymmetricKeyType === "rsa") return { key, algorithm: "RS256" };
+  if (key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1") {
+    return { key, algorithm: "ES256" };
+  }
+  throw new Error("JWT_PUBLIC_KEY must be an RSA or P-256 EC public key");
+}
+
+/** The bearer token of an Authorization header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}

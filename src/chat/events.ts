@@ -1,0 +1,33 @@
+// Side effects leave the rules as these typed events; realtime/ turns them into Socket.IO emits
+// on every node. `to` holds the user ids whose sockets get the event.
+import type { ConversationView, MessageView } from "./shapes.js";
+
+export interface MessageDeletedPayload {
+  id: string;
+  conversationId: string;
+  seq: number;
+}
+
+export interface MessageReadPayload {
+  conversationId: string;
+  userId: string;
+  seq: number;
+  readAt: string;
+}
+
+export type ChatEvent =
+  | {
+      type: "message.created";
+      to: string[];
+      message: MessageView;
+      /** The participant who is told by `notification` if they have not joined the conversation. */
+      recipientId: string;
+      /** Set on a conversation's first message: the seller's view, sent as conversation:new. */
+      opened: { userId: string; conversation: ConversationView } | null;
+    }
+  | { type: "message.updated"; to: string[]; message: MessageView }
+  | { type: "message.deleted"; to: string[]; payload: MessageDeletedPayload }
+  | { type: "message.read"; to: string[]; payload: MessageReadPayload }
+  | { type: "user.banned"; userId: string };
+
+export type PublishEvent = (event: ChatEvent) => Promise<void>;

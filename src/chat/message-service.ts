@@ -1,0 +1,245 @@
+// Send, edit, unsend, history and read pointers: one function per action, called by the HTTP
+// route and the socket handler alike.
+import type { Principal } from "../auth/token-verifier.js";
+import type { ConversationRepository } from "../db/conversation-repository.js";
+import type { ConversationLock, MessageRepository } from "../db/message-repository.js";
+import type { ParticipantRepository } from "../db/participant-repository.js";
+import { AppError, conflict, forbidden, invalid, notFound } from "../errors/errors.js";
+import type { PublishEvent } from "./events.js";
+import type { Presenter } from "./presenter.js";
+import {
+  editMessageInput,
+  historyQuery,
+  messageIdInput,
+  parse,
+  readInput,
+  sendMessageInput,
+  uuid,
+} from "./schemas.js";
+import type { MessageType, MessageView } from "./shapes.js";
+
+export interface MessageServiceDeps {
+  messages: MessageRepository;
+  participants: ParticipantRepository;
+  conversations: ConversationRepository;
+  presenter: Presenter;
+  publish: PublishEvent;
+  /** Deletes stored attachment bytes after an unsend (media storage). */
+  deleteStoredFiles: (keys: string[]) => Promise<void>;
+  onBackgroundError: (err: unknown, what: string) => void;
+}
+
+export class MessageService {
+  constructor(private readonly deps: MessageServiceDeps) {}
+
+  /**
+   * Sends a message. `created: false` means this clientId was already stored: the stored message
+   * is returned and nothing is delivered again.
+   */
+  async send(caller: Principal, input: unknown): Promise<{ message: MessageView; created: boolean }> {
+    const req = parse(sendMessageInput, input);
+    const attachmentIds = req.attachmentIds ?? [];
+    const content = req.content ?? null;
+    if ((content === null || content.trim() === "") && attachmentIds.length === 0) {
+      throw invalid("content: a message needs text or attachments");
+    }
+    const { messages, presenter } = this.deps;
+    const locked = await messages.lockForSend(
+      req.conversationId,
+      caller.userId,
+      req.clientId,
+      req.replyToId ?? null,
+      attachmentIds,
+    );
+    if (!locked) throw notFound("Conversation not found");
+    const { lock, context } = locked;
+    try {
+      if (context.existing) return { message: presenter.message(context.existing), created: false };
+      if (context.senderBanned) throw forbidden("This account has been banned");
+      if (context.blocked) throw new AppError("blocked");
+      if (context.listingStatus === "deleted") throw conflict("This listing has been deleted: the conversation is read-only");
+      if (!context.replyOk) throw invalid("replyToId: no such message in this conversation");
+      const owned = new Map(context.attachments.map((a) => [a.id, a]));
+      for (const id of attachmentIds) {
+        const a = owned.get(id);
+        if (!a) throw invalid(`attachmentIds: ${id} is not one of your uploads`);
+        if (!a.free) throw invalid(`attachmentIds: ${id} is already used in another message`);
+      }
+      const kinds = attachmentIds.map((id) => owned.get(id)!.kind);
+      const stored = await messages.insert(lock, {
+        conversationId: req.conversationId,
+        senderId: caller.userId,
+        clientId: req.clientId,
+        type: messageType(content, kinds),
+        content: content === null || content.trim() === "" ? null : content,
+        replyToId: req.replyToId ?? null,
+        attachmentIds,
+      });
+      if (!stored) {
+        const existing = await messages.findByClientId(req.conversationId, caller.userId, req.clientId);
+        return { message: presenter.message(existing!), created: false };
+      }
+      const message = presenter.message(stored);
+      const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
+      const opened =
+        stored.seq === 1
+          ? { userId: context.sellerId, conversation: await this.conversationFor(context.sellerId, stored.conversationId) }
+          : null;
+      await this.publishSafely(
+        { type: "message.created", to: [context.buyerId, context.sellerId], message, recipientId, opened });
+      return { message, created: true };
+    } finally {
+      await this.unlock(lock);
+    }
+  }
+
+  async edit(caller: Principal, input: unknown): Promise<MessageView> {
+    const req = parse(editMessageInput, input);
+    return this.withMessage(caller, req.messageId, false, async (lock, access) => {
+      const { message } = access;
+      if (message.senderId !== caller.userId) throw forbidden("Only the sender can edit a message");
+      if (message.deletedAt) throw conflict("This message was unsent");
+      if (access.listingStatus === "deleted") throw conflict("This listing has been deleted: the conversation is read-only");
+      const hasText = req.content.trim() !== "";
+      if (!hasText && message.attachments.length === 0) throw invalid("content: a message needs text or attachments");
+      const updated = this.deps.presenter.message(
+        await this.deps.messages.updateContent(
+          lock,
+          message.id,
+          hasText ? req.content : null,
+          messageType(hasText ? req.content : null, message.attachments.map((a) => a.kind)),
+        ),
+      );
+      await this.publishSafely({ type: "message.updated", to: [access.buyerId, access.sellerId], message: updated });
+      return updated;
+    });
+  }
+
+  /** Unsend: sender or admin. Idempotent: unsending an unsent message is a no-op. */
+  async unsend(caller: Principal, input: unknown): Promise<void> {
+    const req = parse(messageIdInput, input);
+    const admin = caller.role === "admin";
+    await this.withMessage(caller, req.messageId, admin, async (lock, access) => {
+      const { message } = access;
+      if (message.senderId !== caller.userId && !admin) throw forbidden("Only the sender can unsend a message");
+      if (message.deletedAt) return;
+      const keys = await this.deps.messages.softDelete(lock, message.id);
+      await this.publishSafely(
+        {
+          type: "message.deleted",
+          to: [access.buyerId, access.sellerId],
+          payload: { id: message.id, conversationId: message.conversationId, seq: message.seq },
+        });
+      if (keys.length > 0) {
+        this.deps.deleteStoredFiles(keys).catch((err) => this.deps.onBackgroundError(err, "delete unsent attachments"));
+      }
+    });
+  }
+
+  async history(
+    caller: Principal,
+    conversationId: string,
+    query: unknown,
+  ): Promise<{ items: MessageView[]; nextBefore: number | null }> {
+    if (!uuid.safeParse(conversationId).success) throw notFound("Conversation not found");
+    const q = parse(historyQuery, query);
+    if (!(await this.deps.participants.canSee(caller.userId, conversationId))) throw notFound("Conversation not found");
+    const items = await this.deps.messages.page(conversationId, {
+      limit: q.limit,
+      ...(q.before !== undefined ? { before: q.before } : {}),
+      ...(q.after !== undefined ? { after: q.after } : {}),
+    });
+    const first = items[0];
+    return {
+      items: items.map((m) => this.deps.presenter.message(m)),
+      nextBefore: first && first.seq > 1 ? first.seq : null,
+    };
+  }
+
+  /** Moves the caller's read pointer forward (to the latest when seq is omitted). */
+  async markRead(caller: Principal, input: unknown): Promise<void> {
+    const req = parse(readInput, input);
+    await this.moveReadPointer(caller.userId, req.conversationId, req.seq ?? null);
+  }
+
+  /** message:read { messageId }: read up to that message. */
+  async markReadUpTo(caller: Principal, input: unknown): Promise<void> {
+    const req = parse(messageIdInput, input);
+    const position = await this.deps.participants.messagePosition(caller.userId, req.messageId);
+    if (!position) throw notFound("Message not found");
+    await this.moveReadPointer(caller.userId, position.conversationId, position.seq);
+  }
+
+  async unread(caller: Principal): Promise<{ total: number; conversations: { conversationId: string; unreadCount: number }[] }> {
+    const conversations = await this.deps.participants.unread(caller.userId);
+    return { total: conversations.reduce((n, c) => n + c.unreadCount, 0), conversations };
+  }
+
+  private async moveReadPointer(userId: string, conversationId: string, seq: number | null): Promise<void> {
+    const result = await this.deps.participants.markRead(userId, conversationId, seq);
+    if (!result) throw notFound("Conversation not found");
+    if (!result.moved) return;
+    await this.deps
+      .publish({
+        type: "message.read",
+        to: [result.buyerId, result.sellerId],
+        payload: { conversationId, userId, seq: result.seq, readAt: (result.readAt ?? new Date()).toISOString() },
+      })
+      .catch((err) => this.deps.onBackgroundError(err, "publish message.read"));
+  }
+
+  private async withMessage<T>(
+    caller: Principal,
+    messageId: string,
+    admin: boolean,
+    action: (lock: ConversationLock, access: NonNullable<Awaited<ReturnType<MessageRepository["lockMessage"]>>>["access"]) => Promise<T>,
+  ): Promise<T> {
+    const locked = await this.deps.messages.lockMessage(messageId, caller.userId, admin);
+    if (!locked) throw notFound("Message not found");
+    try {
+      return await action(locked.lock, locked.access);
+    } finally {
+      await this.unlock(locked.lock);
+    }
+  }
+
+  private async conversationFor(userId: string, conversationId: string) {
+    const record = await this.deps.conversations.findForUser(userId, conversationId);
+    return this.deps.presenter.conversation(record!);
+  }
+
+  /**
+   * The message is stored whatever happens to the publish: a failed publish is logged and clients
+   * catch up by seq (README, "Catching up"). Bounded so a Redis outage cannot hold the lock long.
+   */
+  private async publishSafely(event: Parameters<PublishEvent>[0]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.deps.publish(event),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("publish timed out")), PUBLISH_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      this.deps.onBackgroundError(err, `publish ${event.type}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async unlock(lock: ConversationLock): Promise<void> {
+    await lock.release().catch((err) => this.deps.onBackgroundError(err, "release conversation lock"));
+  }
+}
+
+const PUBLISH_TIMEOUT_MS = 2_000;
+
+/** text: no attachments; image / file: only that kind and no text; mixed: anything else. */
+export function messageType(content: string | null, kinds: ("image" | "file")[]): MessageType {
+  if (kinds.length === 0) return "text";
+  const hasText = content !== null && content.trim() !== "";
+  if (!hasText && kinds.every((k) => k === "image")) return "image";
+  if (!hasText && kinds.every((k) => k === "file")) return "file";
+  return "mixed";
+}

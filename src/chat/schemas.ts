@@ -1,0 +1,92 @@
+// Input schemas shared by both transports: an HTTP route and a socket handler that do the same
+// thing parse their input with the same schema, so they fail the same way.
+import { z } from "zod";
+import { MAX_ID_LENGTH } from "../auth/token-verifier.js";
+import { invalid } from "../errors/errors.js";
+
+export const MAX_CONTENT_CHARS = 4000;
+export const MAX_ATTACHMENTS = 10;
+export const MAX_PAGE = 100;
+
+/** An id chosen by the marketplace (users, listings): any printable text up to 128 characters. */
+export const externalId = z
+  .string()
+  .min(1)
+  .max(MAX_ID_LENGTH)
+  .regex(/^[^\s\u0000-\u001f\u007f]+$/, "must not contain whitespace or control characters");
+
+export const uuid = z.uuid();
+
+export const content = z
+  .string()
+  .refine((s) => [...s].length <= MAX_CONTENT_CHARS, `must be at most ${MAX_CONTENT_CHARS} characters`);
+
+const limit = z.coerce.number().int().min(1).max(MAX_PAGE).default(50);
+
+export const conversationIdInput = z.object({ conversationId: uuid });
+export const openConversationInput = z.object({ listingId: externalId });
+export const listConversationsQuery = z.object({
+  limit,
+  cursor: z.string().max(200).optional(),
+  role: z.enum(["buyer", "seller"]).optional(),
+  q: z.string().trim().max(100).optional(),
+});
+
+export const idParam = z.object({ id: externalId });
+export const uuidParam = z.object({ id: uuid });
+
+export const userInput = z.object({
+  name: z.string().trim().min(1).max(200),
+  avatarUrl: z.url({ protocol: /^https?$/ }).max(2048).nullish(),
+});
+
+export const listingInput = z.object({
+  sellerId: externalId,
+  title: z.string().trim().min(1).max(300),
+  imageUrl: z.url({ protocol: /^https?$/ }).max(2048).nullish(),
+  priceCents: z.number().int().min(0).max(2_147_483_647).nullish(),
+  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code like EUR").nullish(),
+  status: z.enum(["active", "reserved", "sold", "deleted"]).optional(),
+});
+
+/** Parses `input` or throws the contract's validation_failed naming the first bad field. */
+export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw invalid(describe(result.error));
+}
+
+export function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "The request is invalid";
+  const path = issue.path.join(".");
+  if (issue.code === "unrecognized_keys") return `Unknown field: ${issue.keys.join(", ")}`;
+  if (issue.code === "invalid_type" && issue.input === undefined) return `${path || "body"} is required`;
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+export const sendMessageBody = z.object({
+  clientId: uuid,
+  content: content.nullish(),
+  attachmentIds: z
+    .array(uuid)
+    .max(MAX_ATTACHMENTS, `at most ${MAX_ATTACHMENTS} attachments`)
+    .refine((ids) => new Set(ids).size === ids.length, "must not repeat an attachment")
+    .optional(),
+  replyToId: uuid.nullish(),
+});
+export const sendMessageInput = sendMessageBody.extend({ conversationId: uuid });
+
+export const editMessageBody = z.object({ content });
+export const editMessageInput = editMessageBody.extend({ messageId: uuid });
+export const messageIdInput = z.object({ messageId: uuid });
+export const readBody = z.object({ seq: z.number().int().min(0).max(2_147_483_647).nullish() });
+export const readInput = readBody.extend({ conversationId: uuid });
+
+export const historyQuery = z
+  .object({
+    limit,
+    before: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
+    after: z.coerce.number().int().min(0).max(2_147_483_647).optional(),
+  })
+  .refine((q) => q.before === undefined || q.after === undefined, "use either before or after, not both");

@@ -1,0 +1,195 @@
+// Conversation queries. A conversation page is one statement: conversation, listing, both users,
+// the caller's read pointer and the last message (with attachments) come back together.
+import type pg from "pg";
+import type { ListingStatus } from "../chat/shapes.js";
+import { MESSAGE_COLUMNS, iso, toMessageRecord, type MessageRow } from "./message-sql.js";
+import type { ConversationRecord } from "./records.js";
+
+const VIEW_SELECT = `
+  SELECT c.id, c.buyer_id, c.seller_id, c.last_seq, c.created_at, c.updated_at, c.last_activity_at,
+         p.last_read_seq,
+         l.id AS listing_id, l.title, l.image_url, l.price_cents, l.currency, l.status::text AS status,
+         b.name AS buyer_name, b.avatar_url AS buyer_avatar,
+         s.name AS seller_name, s.avatar_url AS seller_avatar,
+         lm.message AS last_message
+  FROM conversations c
+  JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1
+  JOIN listings l ON l.id = c.listing_id
+  JOIN users b ON b.id = c.buyer_id
+  JOIN users s ON s.id = c.seller_id
+  LEFT JOIN LATERAL (
+    SELECT row_to_json(x) AS message FROM (
+      SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = c.id AND m.seq = c.last_seq
+    ) x
+  ) lm ON true`;
+
+/** The seller sees a conversation from its first message on (API.md, "Opening a conversation"). */
+const VISIBLE_TO_CALLER = `(c.buyer_id = $1 OR (c.seller_id = $1 AND c.last_seq > 0))`;
+
+interface ConversationRow {
+  id: string;
+  buyer_id: string;
+  seller_id: string;
+  last_seq: number;
+  created_at: Date;
+  updated_at: Date;
+  last_activity_at: Date;
+  last_read_seq: number;
+  listing_id: string;
+  title: string;
+  image_url: string | null;
+  price_cents: number | null;
+  currency: string | null;
+  status: ListingStatus;
+  buyer_name: string | null;
+  buyer_avatar: string | null;
+  seller_name: string | null;
+  seller_avatar: string | null;
+  last_message: MessageRow | null;
+}
+
+export interface ListFilter {
+  limit: number;
+  role?: "buyer" | "seller";
+  q?: string;
+  after?: { activityAt: Date; id: string };
+}
+
+export interface ListingForOpening {
+  id: string;
+  sellerId: string;
+  status: ListingStatus;
+  blocked: boolean;
+  existingId: string | null;
+}
+
+export class ConversationRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** One conversation as seen by `userId`, or null when it is not theirs to see. */
+  async findForUser(userId: string, conversationId: string): Promise<ConversationRecord | null> {
+    const { rows } = await this.pool.query<ConversationRow>(
+      `${VIEW_SELECT} WHERE c.id = $2 AND ${VISIBLE_TO_CALLER}`,
+      [userId, conversationId],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** The caller's conversations, latest activity first, keyset-paginated on (activity, id). */
+  async listForUser(
+    userId: string,
+    filter: ListFilter,
+  ): Promise<{ items: ConversationRecord[]; last: { activityAt: Date; id: string } | null; more: boolean }> {
+    const params: unknown[] = [userId];
+    const where = [VISIBLE_TO_CALLER, "(p.hidden_at_seq IS NULL OR c.last_seq > p.hidden_at_seq)"];
+    if (filter.role === "buyer") where.push("c.buyer_id = $1");
+    if (filter.role === "seller") where.push("c.seller_id = $1");
+    if (filter.q) {
+      params.push(`%${filter.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+      const q = `$${params.length}`;
+      where.push(
+        `(l.title ILIKE ${q} OR (CASE WHEN c.buyer_id = $1 THEN s.name ELSE b.name END) ILIKE ${q})`,
+      );
+    }
+    if (filter.after) {
+      params.push(filter.after.activityAt, filter.after.id);
+      where.push(`(c.last_activity_at, c.id) < ($${params.length - 1}, $${params.length}::uuid)`);
+    }
+    params.push(filter.limit + 1);
+    const { rows } = await this.pool.query<ConversationRow>(
+      `${VIEW_SELECT} WHERE ${where.join(" AND ")}
+       ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const more = rows.length > filter.limit;
+    const page = rows.slice(0, filter.limit);
+    const lastRow = page.at(-1);
+    return {
+      items: page.map(toRecord),
+      last: lastRow ? { activityAt: lastRow.last_activity_at, id: lastRow.id } : null,
+      more,
+    };
+  }
+
+  /** What opening a conversation about a listing needs to know, in one statement. */
+  async listingForOpening(buyerId: string, listingId: string): Promise<ListingForOpening | null> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      seller_id: string;
+      status: ListingStatus;
+      blocked: boolean;
+      existing_id: string | null;
+    }>(
+      `SELECT l.id, l.seller_id, l.status::text AS status,
+              EXISTS (SELECT 1 FROM blocks k
+                      WHERE (k.blocker_id = $1 AND k.blocked_id = l.seller_id)
+                         OR (k.blocker_id = l.seller_id AND k.blocked_id = $1)) AS blocked,
+              (SELECT c.id FROM conversations c
+               WHERE c.listing_id = l.id AND c.buyer_id = $1 AND c.seller_id = l.seller_id) AS existing_id
+       FROM listings l WHERE l.id = $2`,
+      [buyerId, listingId],
+    );
+    const row = rows[0];
+    return row
+      ? { id: row.id, sellerId: row.seller_id, status: row.status, blocked: row.blocked, existingId: row.existing_id }
+      : null;
+  }
+
+  /**
+   * Creates the conversation and both participant rows in one statement. Returns the id and
+   * whether this call created it (a concurrent open of the same conversation returns the other's).
+   */
+  async create(listingId: string, buyerId: string, sellerId: string): Promise<{ id: string; created: boolean }> {
+    const { rows } = await this.pool.query<{ id: string; created: boolean }>(
+      `WITH inserted AS (
+         INSERT INTO conversations (listing_id, buyer_id, seller_id) VALUES ($1, $2, $3)
+         ON CONFLICT (listing_id, buyer_id, seller_id) DO NOTHING
+         RETURNING id
+       ), members AS (
+         INSERT INTO participants (conversation_id, user_id, role)
+         SELECT id, $2, 'buyer'::participant_role FROM inserted
+         UNION ALL SELECT id, $3, 'seller'::participant_role FROM inserted
+       )
+       SELECT id, true AS created FROM inserted
+       UNION ALL
+       SELECT id, false AS created FROM conversations
+       WHERE listing_id = $1 AND buyer_id = $2 AND seller_id = $3 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+      [listingId, buyerId, sellerId],
+    );
+    return rows[0]!;
+  }
+
+  /** Hides the conversation for one participant until a newer message arrives. */
+  async hide(userId: string, conversationId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE participants p SET hidden_at_seq = c.last_seq
+       FROM conversations c
+       WHERE p.conversation_id = c.id AND c.id = $2 AND p.user_id = $1 AND ${VISIBLE_TO_CALLER}`,
+      [userId, conversationId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+}
+
+function toRecord(row: ConversationRow): ConversationRecord {
+  return {
+    id: row.id,
+    buyerId: row.buyer_id,
+    sellerId: row.seller_id,
+    listing: {
+      id: row.listing_id,
+      title: row.title,
+      imageUrl: row.image_url,
+      priceCents: row.price_cents,
+      currency: row.currency,
+      status: row.status,
+    },
+    buyer: { id: row.buyer_id, name: row.buyer_name, avatarUrl: row.buyer_avatar },
+    seller: { id: row.seller_id, name: row.seller_name, avatarUrl: row.seller_avatar },
+    lastMessage: row.last_message ? toMessageRecord(row.last_message) : null,
+    lastSeq: row.last_seq,
+    unreadCount: Math.max(0, row.last_seq - row.last_read_seq),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.last_activity_at),
+  };
+}

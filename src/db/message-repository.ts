@@ -1,0 +1,273 @@
+// Message queries, including the send path: the hottest code in the service.
+//
+// Per message: (1) one read that takes the conversation's ordering lock and checks everything
+// the rules need; (2) one write statement (seq, insert, sender's read pointer, attachments: one
+// implicit transaction); the caller publishes while the lock is held; (3) the unlock. Three
+// statements, one of them the write. The lock is a session-level advisory lock so that it can
+// outlive the write's commit and cover the publish: seq 6 cannot be published before seq 5 even
+// when they are taken on different nodes (README, "Ordering").
+import type pg from "pg";
+import { MESSAGE_COLUMNS, toMessageRecord, type MessageRow } from "./message-sql.js";
+import type { AttachmentRecord, MessageRecord } from "./records.js";
+import type { ListingStatus } from "../chat/shapes.js";
+import { isUniqueViolation } from "./database.js";
+
+export interface SendContext {
+  buyerId: string;
+  sellerId: string;
+  lastSeq: number;
+  listingStatus: ListingStatus;
+  senderBanned: boolean;
+  blocked: boolean;
+  existing: MessageRecord | null;
+  replyOk: boolean;
+  /** The requested attachments that belong to the sender, with whether they are still free. */
+  attachments: { id: string; kind: "image" | "file"; free: boolean }[];
+}
+
+export interface NewMessage {
+  conversationId: string;
+  senderId: string;
+  clientId: string;
+  type: MessageRecord["type"];
+  content: string | null;
+  replyToId: string | null;
+  attachmentIds: string[];
+}
+
+export interface MessageAccess {
+  message: MessageRecord;
+  buyerId: string;
+  sellerId: string;
+  listingStatus: ListingStatus;
+}
+
+const LOCK_KEY = (conversationIdSql: string) => `hashtextextended(${conversationIdSql}::text, 0)`;
+
+/** A pooled connection holding a conversation's ordering lock; `release` unlocks and returns it. */
+export class ConversationLock {
+  private locked = true;
+  constructor(
+    readonly client: pg.PoolClient,
+    private readonly conversationId: string,
+  ) {}
+
+  async release(): Promise<void> {
+    if (!this.locked) return;
+    this.locked = false;
+    try {
+      await this.client.query(`SELECT pg_advisory_unlock(${LOCK_KEY("$1::uuid")})`, [this.conversationId]);
+      this.client.release();
+    } catch (err) {
+      // Destroying the connection ends its session, which releases the lock anyway.
+      this.client.release(err as Error);
+      throw err;
+    }
+  }
+}
+
+export class MessageRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Statement 1 of a send: locks the conversation (only when the caller is a participant who can
+   * see it) and reads what the rules check. Returns null, holding no lock, when the conversation
+   * is not the sender's.
+   */
+  async lockForSend(
+    conversationId: string,
+    senderId: string,
+    clientId: string,
+    replyToId: string | null,
+    attachmentIds: string[],
+  ): Promise<{ lock: ConversationLock; context: SendContext } | null> {
+    const client = await this.pool.connect();
+    let rows: SendRow[];
+    try {
+      ({ rows } = await client.query<SendRow>(
+        `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked,
+                c.buyer_id, c.seller_id, c.last_seq, l.status::text AS listing_status,
+                (SELECT banned_at IS NOT NULL FROM users WHERE id = $2) AS sender_banned,
+                EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = c.buyer_id AND k.blocked_id = c.seller_id)
+                                                 OR (k.blocker_id = c.seller_id AND k.blocked_id = c.buyer_id)) AS blocked,
+                (SELECT row_to_json(x) FROM (SELECT ${MESSAGE_COLUMNS} FROM messages m
+                   WHERE m.conversation_id = c.id AND m.sender_id = $2 AND m.client_id = $3) x) AS existing,
+                ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $4 AND r.conversation_id = c.id)) AS reply_ok,
+                COALESCE((SELECT json_agg(json_build_object('id', a.id, 'kind', a.kind, 'free', a.message_id IS NULL))
+                          FROM attachments a WHERE a.id = ANY($5::uuid[]) AND a.uploader_id = $2), '[]'::json) AS attachments
+         FROM conversations c JOIN listings l ON l.id = c.listing_id
+         WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))`,
+        [conversationId, senderId, clientId, replyToId, attachmentIds],
+      ));
+    } catch (err) {
+      client.release();
+      throw err;
+    }
+    const row = rows[0];
+    if (!row) {
+      client.release();
+      return null;
+    }
+    return {
+      lock: new ConversationLock(client, conversationId),
+      context: {
+        buyerId: row.buyer_id,
+        sellerId: row.seller_id,
+        lastSeq: row.last_seq,
+        listingStatus: row.listing_status,
+        senderBanned: row.sender_banned === true,
+        blocked: row.blocked,
+        existing: row.existing ? toMessageRecord(row.existing) : null,
+        replyOk: row.reply_ok,
+        attachments: row.attachments,
+      },
+    };
+  }
+
+  /**
+   * Statement 2 of a send, on the locked connection: next seq, the message, the sender's read
+   * pointer and the attachments, atomically. Returns null when the (sender, clientId) pair was
+   * stored meanwhile (a retry raced with its original): the caller then returns the stored one.
+   */
+  async insert(lock: ConversationLock, m: NewMessage): Promise<MessageRecord | null> {
+    try {
+      const { rows } = await lock.client.query<MessageRow>(
+        `WITH c AS (
+           UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(), updated_at = now()
+           WHERE id = $1 RETURNING id, last_seq, last_activity_at
+         ), m AS (
+           INSERT INTO messages (conversation_id, seq, sender_id, client_id, type, content, reply_to_id, created_at)
+           SELECT c.id, c.last_seq, $2, $3, $4::message_type, $5, $6, c.last_activity_at FROM c
+           RETURNING *
+         ), pointer AS (
+           UPDATE participants SET last_read_seq = (SELECT seq FROM m), last_read_at = now()
+           WHERE conversation_id = $1 AND user_id = $2
+         ), a AS (
+           UPDATE attachments SET message_id = (SELECT id FROM m), position = array_position($7::uuid[], id)
+           WHERE id = ANY($7::uuid[]) AND uploader_id = $2 AND message_id IS NULL
+           RETURNING id, kind, mime_type, name, size, width, height, thumbnail_key, position
+         )
+         SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
+                m.reply_to_id, m.created_at, m.edited_at, m.deleted_at,
+                COALESCE((SELECT json_agg(json_build_object(
+                  'id', a.id, 'kind', a.kind, 'mimeType', a.mime_type, 'name', a.name, 'size', a.size,
+                  'width', a.width, 'height', a.height, 'hasThumbnail', a.thumbnail_key IS NOT NULL
+                ) ORDER BY a.position) FROM a), '[]'::json) AS attachments
+         FROM m`,
+        [m.conversationId, m.senderId, m.clientId, m.type, m.content, m.replyToId, m.attachmentIds],
+      );
+      return toMessageRecord(rows[0]!);
+    } catch (err) {
+      if (isUniqueViolation(err, "messages_conversation_id_sender_id_client_id_key")) return null;
+      throw err;
+    }
+  }
+
+  async findByClientId(conversationId: string, senderId: string, clientId: string): Promise<MessageRecord | null> {
+    const { rows } = await this.pool.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = $1 AND m.sender_id = $2 AND m.client_id = $3`,
+      [conversationId, senderId, clientId],
+    );
+    return rows[0] ? toMessageRecord(rows[0]) : null;
+  }
+
+  /**
+   * A message with its conversation's participants, locking the conversation for an edit or an
+   * unsend (so message:updated / message:deleted keep their order too). `admin` may see any
+   * message; anyone else only those of their conversations. Null when not visible (no lock held).
+   */
+  async lockMessage(
+    messageId: string,
+    userId: string,
+    admin: boolean,
+  ): Promise<{ lock: ConversationLock; access: MessageAccess } | null> {
+    const client = await this.pool.connect();
+    let rows: (MessageRow & { locked: boolean; buyer_id: string; seller_id: string; listing_status: ListingStatus })[];
+    try {
+      ({ rows } = await client.query(
+        `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked,
+                c.buyer_id, c.seller_id, l.status::text AS listing_status, ${MESSAGE_COLUMNS}
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN listings l ON l.id = c.listing_id
+         WHERE m.id = $1 AND ($3 OR c.buyer_id = $2 OR c.seller_id = $2)`,
+        [messageId, userId, admin],
+      ));
+    } catch (err) {
+      client.release();
+      throw err;
+    }
+    const row = rows[0];
+    if (!row) {
+      client.release();
+      return null;
+    }
+    return {
+      lock: new ConversationLock(client, row.conversation_id),
+      access: {
+        message: toMessageRecord(row),
+        buyerId: row.buyer_id,
+        sellerId: row.seller_id,
+        listingStatus: row.listing_status,
+      },
+    };
+  }
+
+  async updateContent(
+    lock: ConversationLock,
+    messageId: string,
+    content: string | null,
+    type: MessageRecord["type"],
+  ): Promise<MessageRecord> {
+    const { rows } = await lock.client.query<MessageRow>(
+      `WITH u AS (UPDATE messages SET content = $2, type = $3::message_type, edited_at = now() WHERE id = $1 RETURNING *)
+       SELECT ${MESSAGE_COLUMNS} FROM u m`,
+      [messageId, content, type],
+    );
+    return toMessageRecord(rows[0]!);
+  }
+
+  /** Unsend: the tombstone stays; content and attachment rows go. Returns the storage keys to delete. */
+  async softDelete(lock: ConversationLock, messageId: string): Promise<string[]> {
+    const { rows } = await lock.client.query<{ keys: string[] | null }>(
+      `WITH u AS (UPDATE messages SET content = NULL, deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id),
+            gone AS (DELETE FROM attachments WHERE message_id IN (SELECT id FROM u) RETURNING storage_key, thumbnail_key)
+       SELECT array_remove(array_agg(storage_key) || array_agg(thumbnail_key), NULL) AS keys FROM gone`,
+      [messageId],
+    );
+    return rows[0]?.keys ?? [];
+  }
+
+  /** History page: `before` / `after` exclusive bounds on seq; items ascending. */
+  async page(
+    conversationId: string,
+    opts: { limit: number; before?: number; after?: number },
+  ): Promise<MessageRecord[]> {
+    const params: unknown[] = [conversationId, opts.limit];
+    let sql: string;
+    if (opts.after !== undefined) {
+      params.push(opts.after);
+      sql = `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = $1 AND m.seq > $3 ORDER BY m.seq ASC LIMIT $2`;
+    } else {
+      const bound = opts.before !== undefined ? "AND m.seq < $3" : "";
+      if (opts.before !== undefined) params.push(opts.before);
+      sql = `SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = $1 ${bound}
+             ORDER BY m.seq DESC LIMIT $2) page ORDER BY seq ASC`;
+    }
+    const { rows } = await this.pool.query<MessageRow>(sql, params);
+    return rows.map(toMessageRecord);
+  }
+}
+
+interface SendRow {
+  locked: boolean;
+  buyer_id: string;
+  seller_id: string;
+  last_seq: number;
+  listing_status: ListingStatus;
+  sender_banned: boolean | null;
+  blocked: boolean;
+  existing: MessageRow | null;
+  reply_ok: boolean;
+  attachments: SendContext["attachments"];
+}
+
+export type { AttachmentRecord };

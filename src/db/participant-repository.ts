@@ -1,0 +1,82 @@
+// Read pointers and unread counts. Unread is last_seq - last_read_seq: sending moves the sender's
+// own pointer to their message, so everything above a pointer is the other party's.
+import type pg from "pg";
+
+export interface ReadResult {
+  moved: boolean;
+  seq: number;
+  readAt: Date | null;
+  buyerId: string;
+  sellerId: string;
+}
+
+export class ParticipantRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Moves the pointer forward to min(seq, lastSeq) (lastSeq when seq is null) in one statement.
+   * Null when the conversation is not the user's; `moved: false` when it was a no-op.
+   */
+  async markRead(userId: string, conversationId: string, seq: number | null): Promise<ReadResult | null> {
+    const { rows } = await this.pool.query<{
+      moved: boolean;
+      seq: number;
+      read_at: Date | null;
+      buyer_id: string;
+      seller_id: string;
+    }>(
+      `WITH target AS (
+         SELECT c.id, c.buyer_id, c.seller_id, LEAST(COALESCE($3::int, c.last_seq), c.last_seq) AS seq
+         FROM conversations c
+         WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))
+       ), moved AS (
+         UPDATE participants p SET last_read_seq = t.seq, last_read_at = now()
+         FROM target t
+         WHERE p.conversation_id = t.id AND p.user_id = $2 AND t.seq > p.last_read_seq
+         RETURNING p.last_read_seq, p.last_read_at
+       )
+       SELECT (SELECT count(*) FROM moved) > 0 AS moved,
+              COALESCE((SELECT last_read_seq FROM moved), t.seq) AS seq,
+              (SELECT last_read_at FROM moved) AS read_at, t.buyer_id, t.seller_id
+       FROM target t`,
+      [conversationId, userId, seq],
+    );
+    const row = rows[0];
+    return row
+      ? { moved: row.moved, seq: row.seq, readAt: row.read_at, buyerId: row.buyer_id, sellerId: row.seller_id }
+      : null;
+  }
+
+  /** Conversations with unread messages for the user (hidden ones excluded), from pointers only. */
+  async unread(userId: string): Promise<{ conversationId: string; unreadCount: number }[]> {
+    const { rows } = await this.pool.query<{ id: string; unread: number }>(
+      `SELECT c.id, c.last_seq - p.last_read_seq AS unread
+       FROM participants p JOIN conversations c ON c.id = p.conversation_id
+       WHERE p.user_id = $1 AND c.last_seq > p.last_read_seq
+         AND (p.hidden_at_seq IS NULL OR c.last_seq > p.hidden_at_seq)
+       ORDER BY c.last_activity_at DESC`,
+      [userId],
+    );
+    return rows.map((r) => ({ conversationId: r.id, unreadCount: r.unread }));
+  }
+
+  /** The conversation and seq of a message the user may see, for message:read { messageId }. */
+  async messagePosition(userId: string, messageId: string): Promise<{ conversationId: string; seq: number } | null> {
+    const { rows } = await this.pool.query<{ conversation_id: string; seq: number }>(
+      `SELECT m.conversation_id, m.seq FROM messages m JOIN conversations c ON c.id = m.conversation_id
+       WHERE m.id = $1 AND (c.buyer_id = $2 OR c.seller_id = $2)`,
+      [messageId, userId],
+    );
+    const row = rows[0];
+    return row ? { conversationId: row.conversation_id, seq: row.seq } : null;
+  }
+
+  /** Whether the user may see the conversation (history reads). */
+  async canSee(userId: string, conversationId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `SELECT 1 FROM conversations c WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))`,
+      [conversationId, userId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+}

@@ -1,0 +1,22 @@
+// What the repositories return: the API shapes, except that attachments carry storage facts
+// instead of signed URLs (signing is media's job, see chat/presenter.ts).
+import type { ConversationView, MessageView } from "../chat/shapes.js";
+
+export interface AttachmentRecord {
+  id: string;
+  kind: "image" | "file";
+  mimeType: string;
+  name: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+  hasThumbnail: boolean;
+}
+
+export type MessageRecord = Omit<MessageView, "attachments"> & { attachments: AttachmentRecord[] };
+
+export type ConversationRecord = Omit<ConversationView, "lastMessage"> & {
+  lastMessage: MessageRecord | null;
+  buyerId: string;
+  sellerId: string;
+};

@@ -1,0 +1,37 @@
+// Prometheus metrics of one node: process metrics, an HTTP latency histogram and the chat
+// counters. One registry per app so several apps in one test process do not collide.
+import type { FastifyInstance } from "fastify";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  sockets: Gauge;
+  messagesSent: Counter;
+}
+
+export function createMetrics(nodeId: string): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: nodeId });
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    sockets: new Gauge({ name: "chat_sockets_connected", help: "Socket.IO connections on this node", registers: [registry] }),
+    messagesSent: new Counter({ name: "chat_messages_sent_total", help: "Messages stored by this node", registers: [registry] }),
+  };
+}
+
+export function instrumentHttp(app: FastifyInstance, registry: Registry): void {
+  const histogram = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request latency",
+    labelNames: ["method", "route", "status_code"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    histogram.observe(
+      { method: request.method, route: request.routeOptions.url ?? "unmatched", status_code: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+  });
+}

@@ -1,0 +1,59 @@
+// Liveness, readiness and Prometheus metrics. No token, except /metrics when METRICS_TOKEN is set.
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
+import { AppError } from "../../errors/errors.js";
+import { bearerToken } from "../../auth/token-verifier.js";
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<unknown>;
+}
+
+const READINESS_TIMEOUT_MS = 2_000;
+
+export function opsRoutes(
+  app: FastifyInstance,
+  deps: { checks: ReadinessCheck[]; registry: Registry; metricsToken: string | undefined },
+): void {
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async () => {
+    const results = await Promise.all(
+      deps.checks.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), READINESS_TIMEOUT_MS);
+          return { name, ok: true };
+        } catch {
+          return { name, ok: false };
+        }
+      }),
+    );
+    const down = results.filter((r) => !r.ok).map((r) => r.name);
+    if (down.length > 0) throw new AppError("unavailable", `Not ready: ${down.join(", ")} not answering`);
+    return { status: "ready", checks: Object.fromEntries(results.map((r) => [r.name, "ok"])) };
+  });
+
+  app.get("/metrics", async (request, reply) => {
+    if (deps.metricsToken && !sameSecret(bearerToken(request.headers.authorization), deps.metricsToken)) {
+      throw new AppError("unauthorized");
+    }
+    return reply.type(deps.registry.contentType).send(await deps.registry.metrics());
+  });
+}
+
+function sameSecret(given: string | undefined, expected: string): boolean {
+  const a = Buffer.from(given ?? "");
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("timed out")), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

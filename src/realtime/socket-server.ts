@@ -1,0 +1,83 @@
+// The Socket.IO server: handshake authentication, the user's personal room, and the handlers.
+// Fan-out of chat events comes from the event bus (delivery.ts); the adapter (Redis or in-memory)
+// carries the rest (typing, presence, bans) and cross-node socket queries.
+import type { Server as HttpServer } from "node:http";
+import { Server, type Socket } from "socket.io";
+import type { Adapter } from "socket.io-adapter";
+import type { TokenVerifier } from "../auth/token-verifier.js";
+import type { UserService } from "../chat/user-service.js";
+import { AppError, forbidden } from "../errors/errors.js";
+import { toAppError } from "../http/error-handler.js";
+import { userRoom, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents, type SocketData, type Ack } from "./contract.js";
+import type { ChatServer } from "./delivery.js";
+
+export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface SocketServerOptions {
+  corsOrigins: readonly string[];
+  /** Largest socket message accepted; bigger ones close the connection (engine.io). */
+  maxPayloadBytes: number;
+  adapter?: (nsp: unknown) => Adapter;
+  verify: TokenVerifier;
+  users: UserService;
+  log: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void };
+}
+
+export function createSocketServer(server: HttpServer, options: SocketServerOptions): ChatServer {
+  const io: ChatServer = new Server(server, {
+    path: "/socket.io",
+    serveClient: false,
+    maxHttpBufferSize: options.maxPayloadBytes,
+    cors: { origin: options.corsOrigins.length > 0 ? [...options.corsOrigins] : false, credentials: true },
+    ...(options.adapter ? { adapter: options.adapter as never } : {}),
+  });
+
+  io.use(async (socket, next) => {
+    try {
+      const principal = options.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token as string);
+      if (principal.role === "service") throw forbidden("Service tokens cannot open sockets");
+      await options.users.admit(principal);
+      socket.data.principal = principal;
+      next();
+    } catch (err) {
+      const appError = toAppError(err as Error);
+      if (appError.code === "internal") options.log.error({ err }, "socket handshake failed");
+      // The contract's connect_error messages: "unauthorized", "forbidden" (banned), else the code.
+      const error = new Error(appError.code) as Error & { data?: unknown };
+      error.data = appError.toBody();
+      next(error);
+    }
+  });
+
+  io.on("connection", (socket) => {
+    void socket.join(userRoom(socket.data.principal.userId));
+  });
+  return io;
+}
+
+type Handler<T> = (payload: unknown) => Promise<T>;
+
+/**
+ * Registers a handler that answers its ack in the contract's shape and never throws: bad payloads
+ * (null, numbers, arrays, huge strings) become validation_failed, a missing ack is tolerated.
+ */
+export function on<T>(
+  socket: ChatSocket,
+  event: keyof ClientToServerEvents,
+  handler: Handler<T>,
+  log: SocketServerOptions["log"],
+): void {
+  (socket as unknown as Socket).on(event, async (...args: unknown[]) => {
+    const ack = typeof args.at(-1) === "function" ? (args.pop() as (r: Ack<T>) => void) : undefined;
+    const payload = args[0];
+    let response: Ack<T>;
+    try {
+      response = { ok: true, data: await handler(payload) };
+    } catch (err) {
+      const appError = err instanceof AppError ? err : toAppError(err as Error);
+      if (appError.code === "internal") log.error({ err, event, socketId: socket.id }, "socket handler failed");
+      response = { ok: false, error: appError.toBody() };
+    }
+    ack?.(response);
+  });
+}

@@ -1,0 +1,134 @@
+// Test servers: buildApp on a database and Redis prefix of the test file's own, listening on an
+// ephemeral port for socket tests; plus helpers for the marketplace fixtures and sockets.
+import type { FastifyInstance } from "fastify";
+import { io as connect, type Socket } from "socket.io-client";
+import { buildApp } from "../../src/app.js";
+import { loadConfig, type Config } from "../../src/config/config.js";
+import type { ClientToServerEvents, ServerToClientEvents } from "../../src/realtime/contract.js";
+import { createTestDatabase } from "./database.js";
+import { REDIS_URL, uniqueName } from "./env.js";
+import { TEST_SECRET, serviceToken, token } from "./tokens.js";
+
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface TestEnv {
+  databaseUrl: string;
+  redisPrefix: string;
+  close(): Promise<void>;
+}
+
+/** A database and a Redis prefix for one test file. */
+export async function createTestEnv(): Promise<TestEnv> {
+  const db = await createTestDatabase();
+  return { databaseUrl: db.url, redisPrefix: uniqueName("mctest"), close: db.drop };
+}
+
+export function testConfig(env: TestEnv, overrides: Record<string, string | undefined> = {}): Config {
+  return loadConfig({
+    NODE_ENV: "test",
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: REDIS_URL,
+    REDIS_PREFIX: env.redisPrefix,
+    JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    ...overrides,
+  });
+}
+
+export async function startApp(env: TestEnv, overrides: Record<string, string | undefined> = {}) {
+  const app = await buildApp(testConfig(env, overrides));
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return { app, url: `http://127.0.0.1:${port}` };
+}
+
+/** Connects a socket and waits for the connection (or rejects with the connect_error). */
+export function connectSocket(url: string, jwt: string, opts: { transports?: string[] } = {}): Promise<ClientSocket> {
+  const socket: ClientSocket = connect(url, {
+    auth: { token: jwt },
+    transports: opts.transports ?? ["websocket"],
+    reconnection: false,
+    forceNew: true,
+  });
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", (err) => {
+      socket.close();
+      reject(err);
+    });
+  });
+}
+
+/** Emits with an ack and resolves with the ack's response. */
+export function emitAck<T = unknown>(socket: ClientSocket, event: string, payload: unknown): Promise<T> {
+  return (socket as unknown as Socket).timeout(10_000).emitWithAck(event, payload) as Promise<T>;
+}
+
+/** Resolves with the next `event` on the socket matching `filter`. */
+export function nextEvent<T = unknown>(socket: ClientSocket, event: string, filter: (p: T) => boolean = () => true): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const s = socket as unknown as Socket;
+    const timer = setTimeout(() => {
+      s.off(event, handler);
+      reject(new Error(`no ${event} within 10s`));
+    }, 10_000);
+    const handler = (payload: T) => {
+      if (!filter(payload)) return;
+      clearTimeout(timer);
+      s.off(event, handler);
+      resolve(payload);
+    };
+    s.on(event, handler);
+  });
+}
+
+/** Records every `event` a socket receives. */
+export function record<T = unknown>(socket: ClientSocket, event: string): T[] {
+  const seen: T[] = [];
+  (socket as unknown as Socket).on(event, (p: T) => seen.push(p));
+  return seen;
+}
+
+export async function pushUser(app: FastifyInstance, id: string, name = id) {
+  const res = await app.inject({
+    method: "PUT",
+    url: `/api/internal/users/${encodeURIComponent(id)}`,
+    headers: { authorization: `Bearer ${serviceToken()}` },
+    payload: { name },
+  });
+  if (res.statusCode >= 300) throw new Error(`pushUser ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+export async function pushListing(app: FastifyInstance, id: string, sellerId: string, extra: Record<string, unknown> = {}) {
+  const res = await app.inject({
+    method: "PUT",
+    url: `/api/internal/listings/${encodeURIComponent(id)}`,
+    headers: { authorization: `Bearer ${serviceToken()}` },
+    payload: { sellerId, title: `Listing ${id}`, ...extra },
+  });
+  if (res.statusCode >= 300) throw new Error(`pushListing ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+/** A buyer/seller pair with a listing and an opened conversation. */
+export async function makeConversation(app: FastifyInstance, tag = uniqueName("c")) {
+  const buyer = `buyer-${tag}`;
+  const seller = `seller-${tag}`;
+  await pushUser(app, buyer, `Buyer ${tag}`);
+  await pushUser(app, seller, `Seller ${tag}`);
+  await pushListing(app, `listing-${tag}`, seller);
+  const res = await app.inject({
+    method: "POST",
+    url: "/api/conversations",
+    headers: { authorization: `Bearer ${token(buyer)}` },
+    payload: { listingId: `listing-${tag}` },
+  });
+  if (res.statusCode !== 201) throw new Error(`open ${res.statusCode} ${res.body}`);
+  return { buyer, seller, listingId: `listing-${tag}`, conversationId: res.json().id as string, buyerToken: token(buyer), sellerToken: token(seller) };
+}
+
+export const auth = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
