@@ -86,13 +86,14 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     : new LocalEventBus();
   if (bus instanceof RedisEventBus) await bus.whenReady();
 
-  const metrics = createMetrics(config.NODE_ID);
+  const metrics = createMetrics(config.NODE_ID, () => db.statementCount());
   const presenter = new Presenter(createUrlSigner(config.JWT_SECRET ?? config.JWT_PUBLIC_KEY!, ATTACHMENT_URL_TTL_SECONDS));
   const conversationRepo = new ConversationRepository(db.pool);
   const users = new UserService(new UserRepository(db.pool));
   const conversations = new ConversationService(conversationRepo, presenter);
   const marketplace = new MarketplaceService(new UserRepository(db.pool), new ListingRepository(db.pool));
   const messages = new MessageService({
+    onStored: () => metrics.messagesSent.inc(),
     messages: new MessageRepository(db.pool),
     participants: new ParticipantRepository(db.pool),
     conversations: conversationRepo,

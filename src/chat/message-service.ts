@@ -27,6 +27,8 @@ export interface MessageServiceDeps {
   /** Deletes stored attachment bytes after an unsend (media storage). */
   deleteStoredFiles: (keys: string[]) => Promise<void>;
   onBackgroundError: (err: unknown, what: string) => void;
+  /** Called once per newly stored message (metrics). */
+  onStored?: () => void;
 }
 
 export class MessageService {
@@ -79,6 +81,7 @@ export class MessageService {
         const existing = await messages.findByClientId(req.conversationId, caller.userId, req.clientId);
         return { message: presenter.message(existing!), created: false };
       }
+      this.deps.onStored?.();
       const message = presenter.message(stored);
       const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
       const opened =

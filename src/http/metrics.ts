@@ -9,10 +9,19 @@ export interface Metrics {
   messagesSent: Counter;
 }
 
-export function createMetrics(nodeId: string): Metrics {
+export function createMetrics(nodeId: string, statementCount: () => number): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
+  new Counter({
+    name: "db_statements_total",
+    help: "SQL statements this node sent to PostgreSQL (hot-path budgets are measured with it)",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(statementCount());
+    },
+  });
   return {
     registry,
     sockets: new Gauge({ name: "chat_sockets_connected", help: "Socket.IO connections on this node", registers: [registry] }),

@@ -1,0 +1,83 @@
+// Real server processes for the multi-node tests: each node is `src/main.ts` in its own child
+// process on an ephemeral port, sharing the test file's PostgreSQL database and Redis prefix.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { REDIS_URL } from "./env.js";
+import { TEST_SECRET } from "./tokens.js";
+import type { TestEnv } from "./app.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface NodeProcess {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** Log lines (pino JSON) the node printed. */
+  logs: string[];
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: no clean disconnects, as when a machine dies. */
+  kill(): Promise<void>;
+}
+
+export async function startNode(
+  env: TestEnv,
+  name: string,
+  extraEnv: Record<string, string> = {},
+): Promise<NodeProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: "test",
+      DATABASE_URL: env.databaseUrl,
+      REDIS_URL,
+      REDIS_PREFIX: env.redisPrefix,
+      JWT_SECRET: TEST_SECRET,
+      NODE_ID: name,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      ...extraEnv,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: string[] = [];
+  const stderr: string[] = [];
+  child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${stderr.join("")}`)), 30_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}: ${stderr.join("")}`));
+    });
+    lines.on("line", (line) => {
+      logs.push(line);
+      const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+  });
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    logs,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
