@@ -84,7 +84,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
         log.error({ err }, "bad event on the bus"),
       )
     : new LocalEventBus();
-  if (bus instanceof RedisEventBus) await bus.whenReady();
 
   const metrics = createMetrics(config.NODE_ID, () => db.statementCount());
   const presenter = new Presenter(createUrlSigner(config.JWT_SECRET ?? config.JWT_PUBLIC_KEY!, ATTACHMENT_URL_TTL_SECONDS));

@@ -40,6 +40,8 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A promise rejected deep inside a library must not take the whole node (and its sockets) down.
+  process.on("unhandledRejection", (err) => app.log.error({ err }, "unhandled rejection"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 }

@@ -61,7 +61,7 @@ export function describe(error: z.ZodError): string {
   if (!issue) return "The request is invalid";
   const path = issue.path.join(".");
   if (issue.code === "unrecognized_keys") return `Unknown field: ${issue.keys.join(", ")}`;
-  if (issue.code === "invalid_type" && issue.input === undefined) return `${path || "body"} is required`;
+  if (issue.code === "invalid_type" && / received undefined$/.test(issue.message)) return `${path || "body"} is required`;
   return path ? `${path}: ${issue.message}` : issue.message;
 }
 

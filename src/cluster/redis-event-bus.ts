@@ -9,7 +9,6 @@ import type { EventBus, EventHandler } from "./event-bus.js";
  */
 export class RedisEventBus implements EventBus {
   private readonly handlers: EventHandler[] = [];
-  private readonly ready: Promise<unknown>;
 
   constructor(
     private readonly pub: Redis,
@@ -17,7 +16,9 @@ export class RedisEventBus implements EventBus {
     private readonly channel: string,
     onError: (err: Error) => void,
   ) {
-    this.ready = sub.subscribe(channel);
+    // Not awaited: the node starts (and says it is not ready) while Redis is away, and ioredis
+    // subscribes again on every reconnect. Nothing is published before the node listens.
+    sub.subscribe(channel).catch(onError);
     sub.on("message", (ch: string, raw: string) => {
       if (ch !== channel) return;
       let event: ChatEvent;
@@ -29,11 +30,6 @@ export class RedisEventBus implements EventBus {
       }
       for (const handler of this.handlers) handler(event);
     });
-  }
-
-  /** Resolves once this node is subscribed (so it cannot miss its own first events). */
-  whenReady(): Promise<unknown> {
-    return this.ready;
   }
 
   async publish(event: ChatEvent): Promise<void> {

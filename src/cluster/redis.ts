@@ -15,18 +15,20 @@ export interface RedisConnections {
 }
 
 export function connectRedis(url: string, onError: (err: Error) => void): RedisConnections {
-  const make = (name: string) => {
+  // Pub/sub connections queue their commands while Redis is away (maxRetriesPerRequest: null):
+  // the Socket.IO adapter does not handle rejected publishes, and our own publishes are bounded
+  // by a timeout in the message service. The command connection fails after a few retries so
+  // readiness and presence calls report an outage instead of hanging.
+  const make = (name: string, maxRetriesPerRequest: number | null = null) => {
     const client = new Redis(url, {
       connectionName: `marketchat:${name}`,
-      // Commands wait while reconnecting instead of failing at once; readiness reports the outage.
-      maxRetriesPerRequest: 3,
-      lazyConnect: false,
+      maxRetriesPerRequest,
     });
     client.on("error", onError);
     return client;
   };
   const conns = {
-    command: make("command"),
+    command: make("command", 3),
     adapterPub: make("adapter-pub"),
     adapterSub: make("adapter-sub"),
     eventsPub: make("events-pub"),
@@ -35,8 +37,12 @@ export function connectRedis(url: string, onError: (err: Error) => void): RedisC
   return {
     ...conns,
     async close() {
+      // QUIT only on a live connection: on one that is reconnecting it would wait for Redis.
       await Promise.all(
-        Object.values(conns).map((c) => (c.status === "end" ? undefined : c.quit().catch(() => c.disconnect()))),
+        Object.values(conns).map(async (c) => {
+          if (c.status !== "ready") return c.disconnect();
+          await c.quit().catch(() => c.disconnect());
+        }),
       );
     },
   };

@@ -459,7 +459,8 @@ function engineError(error: unknown, registry: { consumeError(id: number): { err
   const message = error instanceof Error ? error.message : String(error);
   const details: string[] = [];
   if (lastPanic) details.push(`engine panic: ${lastPanic}`);
-  for (const match of message.matchAll(/"id"\s*:\s*(\d+)/g)) {
+  // The engine words these as "External error id#<n>".
+  for (const match of message.matchAll(/External error id#(\d+)/g)) {
     const original = registry.consumeError(Number(match[1]))?.error;
     if (original !== undefined) details.push(original instanceof Error ? original.message : String(original));
   }
@@ -503,7 +504,14 @@ class MigrationAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
 
   async connectToShadowDb(): Promise<SqlDriverAdapter> {
     const name = `migrator_shadow_${Date.now().toString(36)}_${randomBytes(6).toString("hex")}`;
-    await withAdminClient(this.databaseUrl, (client) => client.query(`CREATE DATABASE ${pgIdent(name)}`));
+    try {
+      await withAdminClient(this.databaseUrl, (client) => client.query(`CREATE DATABASE ${pgIdent(name)}`));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`could not create shadow database ${name} (diff and create need CREATEDB): ${reason}`, {
+        cause: error,
+      });
+    }
     this.shadowDatabases.push(name);
     this.log(`created shadow database ${name}`);
     return this.adapterFor(withDatabase(this.databaseUrl, name));

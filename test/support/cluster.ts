@@ -22,12 +22,22 @@ export interface NodeProcess {
   kill(): Promise<void>;
 }
 
+export interface StartNodeOptions {
+  /** Script to run instead of src/main.ts (relative to the repository root); it must print
+   * "Server listening at http://127.0.0.1:<port>" on stdout once listening. */
+  entry?: string;
+  /** Extra node flags placed before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
+}
+
 export async function startNode(
   env: TestEnv,
   name: string,
   extraEnv: Record<string, string> = {},
+  options: StartNodeOptions = {},
 ): Promise<NodeProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const args = [...(options.nodeArgs ?? []), "--import", "tsx", options.entry ?? "src/main.ts"];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

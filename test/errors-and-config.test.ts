@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FastifyInstance } from "fastify";
+import { ConfigError, loadConfig } from "../src/config/config.js";
+import { ERRORS } from "../src/errors/errors.js";
+import { auth, createTestEnv, startApp, type TestEnv } from "./support/app.js";
+import { TEST_SECRET, token } from "./support/tokens.js";
+import { startNode } from "./support/cluster.js";
+
+describe("configuration", () => {
+  const ok = { DATABASE_URL: "postgresql://postgres@127.0.0.1/x", JWT_SECRET: TEST_SECRET };
+
+  it("applies the contract's defaults and freezes the result", () => {
+    const c = loadConfig(ok);
+    expect(c.PORT).toBe(3000);
+    expect(c.HOST).toBe("0.0.0.0");
+    expect(c.NODE_ID).toMatch(/-\d+$/);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it.each([
+    [{ ...ok, PORT: "http" }, "PORT"],
+    [{ ...ok, PORT: "70000" }, "PORT"],
+    [{ ...ok, DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    [{ ...ok, REDIS_URL: "http://x" }, "REDIS_URL"],
+    [{ ...ok, JWT_SECRET: "short" }, "JWT_SECRET"],
+    [{ ...ok, LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ ...ok, NODE_ENV: "production" }, "REDIS_URL"],
+    [{ ...ok, JWT_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----" }, "JWT_PUBLIC_KEY"],
+    [{ ...ok, WEBHOOK_URL: "https://hooks.example/chat" }, "WEBHOOK_SECRET"],
+  ])("names the bad variable: %o → %s", (env, variable) => {
+    expect(() => loadConfig(env)).toThrowError(ConfigError);
+    try {
+      loadConfig(env);
+    } catch (err) {
+      expect((err as ConfigError).variable).toBe(variable);
+      expect((err as Error).message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+      expect((err as Error).message).not.toContain("\n");
+    }
+  });
+});
+
+describe("errors in the contract's shape", () => {
+  let env: TestEnv;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    env = await createTestEnv();
+    ({ app } = await startApp(env));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await env?.close();
+  });
+
+  const jsonPost = (payload: string, headers: Record<string, string> = {}) =>
+    app.inject({
+      method: "POST",
+      url: "/api/conversations",
+      headers: { ...auth(token("err-user")), "content-type": "application/json", ...headers },
+      payload,
+    });
+
+  it("every code has a status and a message", () => {
+    for (const [code, e] of Object.entries(ERRORS)) {
+      expect(e.status, code).toBeGreaterThanOrEqual(400);
+      expect(e.message.length, code).toBeGreaterThan(0);
+    }
+  });
+
+  it("malformed JSON → 400 validation_failed", async () => {
+    const res = await jsonPost("{not json");
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: { code: "validation_failed", message: "The body is not valid JSON" } });
+  });
+
+  it("unknown route → 404 not_found", async () => {
+    const res = await app.inject({ method: "GET", url: "/api/nope" });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ error: { code: "not_found", message: "No route for GET /api/nope" } });
+  });
+
+  it("body too large → 413 payload_too_large", async () => {
+    const res = await jsonPost(JSON.stringify({ listingId: "x".repeat(100_000) }));
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toEqual({ error: { code: "payload_too_large", message: ERRORS.payload_too_large.message } });
+  });
+
+  it("wrong content type → 415 unsupported_media_type", async () => {
+    const res = await jsonPost("listingId=x", { "content-type": "application/x-www-form-urlencoded" });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error.code).toBe("unsupported_media_type");
+  });
+
+  it("schema failure → 400 validation_failed naming the field", async () => {
+    const res = await jsonPost(JSON.stringify({ listingId: 5 }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: { code: "validation_failed", message: expect.stringMatching(/^listingId: /) } });
+    const missing = await jsonPost(JSON.stringify({}));
+    expect(missing.json()).toEqual({ error: { code: "validation_failed", message: "listingId is required" } });
+  });
+
+  it("/healthz and /readyz need no token; /metrics is Prometheus text", async () => {
+    expect((await app.inject({ method: "GET", url: "/healthz" })).json()).toEqual({ status: "ok" });
+    const ready = await app.inject({ method: "GET", url: "/readyz" });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: "ready", checks: { database: "ok", redis: "ok" } });
+    const metrics = await app.inject({ method: "GET", url: "/metrics" });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toContain("process_resident_memory_bytes");
+    expect(metrics.body).toContain("http_request_duration_seconds_bucket");
+    expect(metrics.body).toContain("db_statements_total");
+  });
+});
+
+describe("readiness when a dependency is down", () => {
+  it("answers 503 unavailable when PostgreSQL does not answer", async () => {
+    const env = await createTestEnv();
+    const { app } = await startApp(env, { DATABASE_URL: "postgresql://postgres@127.0.0.1:1/nowhere" });
+    try {
+      const res = await app.inject({ method: "GET", url: "/readyz" });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ error: { code: "unavailable", message: "Not ready: database not answering" } });
+    } finally {
+      await app.close();
+      await env.close();
+    }
+  });
+
+  it("answers 503 unavailable when Redis does not answer, and the node keeps running", async () => {
+    // A real process: the adapter's queued Redis commands fail when it shuts down, which the
+    // process-level handler in main.ts logs instead of crashing.
+    const env = await createTestEnv();
+    const node = await startNode(env, "no-redis", { REDIS_URL: "redis://127.0.0.1:1" });
+    try {
+      const res = await fetch(`${node.url}/readyz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: { code: "unavailable", message: "Not ready: redis not answering" } });
+      expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+      expect(await node.stop()).toBe(0);
+    } finally {
+      await node.kill();
+      await env.close();
+    }
+  });
+});
