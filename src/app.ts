@@ -85,7 +85,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       )
     : new LocalEventBus();
 
-  const metrics = createMetrics(config.NODE_ID, () => db.statementCount());
+  const metrics = createMetrics(config.NODE_ID, () => db.statementCount(), () => redis?.commandCounts() ?? {});
   const presenter = new Presenter(createUrlSigner(config.JWT_SECRET ?? config.JWT_PUBLIC_KEY!, ATTACHMENT_URL_TTL_SECONDS));
   const conversationRepo = new ConversationRepository(db.pool);
   const users = new UserService(new UserRepository(db.pool));

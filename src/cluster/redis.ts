@@ -11,6 +11,8 @@ export interface RedisConnections {
   /** Ordered chat event fan-out (cluster/redis-event-bus.ts). */
   eventsPub: Redis;
   eventsSub: Redis;
+  /** Commands this process sent, by name (hot-path budgets are tested and benchmarked with it). */
+  commandCounts(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -25,8 +27,15 @@ export function connectRedis(url: string, onError: (err: Error) => void): RedisC
       maxRetriesPerRequest,
     });
     client.on("error", onError);
+    // Every ioredis command, pipelined or not, goes through sendCommand: count it there.
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      counts[command.name] = (counts[command.name] ?? 0) + 1;
+      return (send as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as Redis["sendCommand"];
     return client;
   };
+  const counts: Record<string, number> = {};
   const conns = {
     command: make("command", 3),
     adapterPub: make("adapter-pub"),
@@ -36,6 +45,7 @@ export function connectRedis(url: string, onError: (err: Error) => void): RedisC
   };
   return {
     ...conns,
+    commandCounts: () => ({ ...counts }),
     async close() {
       // QUIT only on a live connection: on one that is reconnecting it would wait for Redis.
       await Promise.all(

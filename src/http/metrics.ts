@@ -9,7 +9,11 @@ export interface Metrics {
   messagesSent: Counter;
 }
 
-export function createMetrics(nodeId: string, statementCount: () => number): Metrics {
+export function createMetrics(
+  nodeId: string,
+  statementCount: () => number,
+  redisCommandCounts: () => Record<string, number>,
+): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
@@ -20,6 +24,16 @@ export function createMetrics(nodeId: string, statementCount: () => number): Met
     collect() {
       this.reset();
       this.inc(statementCount());
+    },
+  });
+  new Counter({
+    name: "redis_commands_total",
+    help: "Redis commands this node sent, by command",
+    labelNames: ["command"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [command, n] of Object.entries(redisCommandCounts())) this.inc({ command }, n);
     },
   });
   return {

@@ -1,0 +1,123 @@
+// Two real server processes sharing PostgreSQL and Redis: every socket of both participants gets
+// every message exactly once and in seq order, whichever node took it.
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectSocket, createTestEnv, emitAck, record, type ClientSocket, type TestEnv } from "./support/app.js";
+import { startNode, type NodeProcess } from "./support/cluster.js";
+import { serviceToken, token } from "./support/tokens.js";
+
+let env: TestEnv;
+let a: NodeProcess;
+let b: NodeProcess;
+const sockets: ClientSocket[] = [];
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  [a, b] = await Promise.all([startNode(env, "node-a"), startNode(env, "node-b")]);
+});
+afterAll(async () => {
+  sockets.forEach((s) => s.close());
+  await Promise.all([a?.stop(), b?.stop()]);
+  await env?.close();
+});
+
+async function http(node: NodeProcess, method: string, path: string, jwt: string, body?: unknown) {
+  const res = await fetch(`${node.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${jwt}`, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: res.status === 204 ? null : await res.json() };
+}
+
+async function conversation(tag: string) {
+  const buyer = `b-${tag}`;
+  const seller = `s-${tag}`;
+  await http(a, "PUT", `/api/internal/users/${seller}`, serviceToken(), { name: "Seller" });
+  await http(b, "PUT", `/api/internal/listings/l-${tag}`, serviceToken(), { sellerId: seller, title: "Sofa" });
+  const opened = await http(a, "POST", "/api/conversations", token(buyer), { listingId: `l-${tag}` });
+  expect(opened.status).toBe(201);
+  return { buyer, seller, id: opened.body.id as string };
+}
+
+async function socket(node: NodeProcess, user: string) {
+  const s = await connectSocket(node.url, token(user));
+  sockets.push(s);
+  return s;
+}
+
+type Msg = { id: string; seq: number; conversationId: string; clientId: string };
+
+describe("across nodes", () => {
+  it("60 concurrent sends from both participants through two nodes: seq 1..60, every socket gets each once, in order", async () => {
+    const c = await conversation("conc");
+    // Each participant has a socket on each node; the seller's first sockets exist before seq 1.
+    const devices = [await socket(a, c.buyer), await socket(b, c.buyer), await socket(a, c.seller), await socket(b, c.seller)];
+    const received = devices.map((d) => record<Msg>(d, "message:new"));
+    const senders = [devices[0]!, devices[1]!, devices[2]!, devices[3]!];
+    const n = 60;
+    const acks = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        emitAck<{ ok: boolean; data: Msg }>(senders[i % 4]!, "message:send", { conversationId: c.id, clientId: randomUUID(), content: `m${i}` }),
+      ),
+    );
+    expect(acks.every((ack) => ack.ok)).toBe(true);
+    expect(acks.map((ack) => ack.data.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    for (const got of received) {
+      await expect.poll(() => got.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(n);
+    }
+    for (const got of received) {
+      expect(got.map((m) => m.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    }
+    // And the database agrees: no gap, no duplicate.
+    const history = await http(a, "GET", `/api/conversations/${c.id}/messages?limit=100`, token(c.buyer));
+    expect(history.body.items.map((m: Msg) => m.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  });
+
+  it("a client that loses its ack, reconnects to the other node and resends gets the same message, delivered once", async () => {
+    const c = await conversation("retry");
+    const seller = await socket(b, c.seller);
+    // The conversation must be visible to the seller first: a first message opens it.
+    const buyerA = await socket(a, c.buyer);
+    await emitAck(buyerA, "message:send", { conversationId: c.id, clientId: randomUUID(), content: "hello" });
+    const sellerGot = record<Msg>(seller, "message:new");
+
+    const clientId = randomUUID();
+    // Fire and forget: the ack is "lost" because the socket goes away before we look at it.
+    buyerA.emit("message:send", { conversationId: c.id, clientId, content: "is it still available?" }, () => undefined);
+    await expect.poll(() => sellerGot.some((m) => m.clientId === clientId), { timeout: 10_000 }).toBe(true);
+    buyerA.close();
+
+    const buyerB = await socket(b, c.buyer);
+    const resend = await emitAck<{ ok: boolean; data: Msg }>(buyerB, "message:send", { conversationId: c.id, clientId, content: "is it still available?" });
+    expect(resend.ok).toBe(true);
+    const original = sellerGot.find((m) => m.clientId === clientId)!;
+    expect(resend.data.id).toBe(original.id);
+    expect(resend.data.seq).toBe(original.seq);
+
+    const fence = await emitAck<{ ok: boolean; data: Msg }>(buyerB, "message:send", { conversationId: c.id, clientId: randomUUID(), content: "fence" });
+    await expect.poll(() => sellerGot.some((m) => m.id === fence.data.id)).toBe(true);
+    expect(sellerGot.filter((m) => m.clientId === clientId)).toHaveLength(1);
+    expect(sellerGot.map((m) => m.seq)).toEqual([original.seq, fence.data.seq]);
+  });
+
+  it("a reconnecting client catches up exactly with ?after=<last seq seen>", async () => {
+    const c = await conversation("catchup");
+    const buyer = await socket(a, c.buyer);
+    for (let i = 0; i < 5; i++) await emitAck(buyer, "message:send", { conversationId: c.id, clientId: randomUUID(), content: `m${i}` });
+    const list = await http(b, "GET", "/api/conversations", token(c.seller));
+    const conv = list.body.items.find((x: { id: string }) => x.id === c.id);
+    expect(conv.lastSeq).toBe(5);
+    const gap = await http(b, "GET", `/api/conversations/${c.id}/messages?after=2`, token(c.seller));
+    expect(gap.body.items.map((m: Msg) => m.seq)).toEqual([3, 4, 5]);
+  });
+
+  it("SIGTERM drains: the node exits 0 and its sockets are told to go", async () => {
+    const extra = await startNode(env, "node-drain");
+    const s = await connectSocket(extra.url, token("drain-user"));
+    const disconnected = new Promise<string>((resolve) => s.once("disconnect", (reason) => resolve(reason)));
+    expect(await extra.stop()).toBe(0);
+    expect(await disconnected).toBe("io server disconnect");
+    s.close();
+  });
+});

@@ -1,0 +1,84 @@
+// Budgets of the hot paths, counted on the real clients: SQL statements on the pg pool
+// (Database.statementCount) and Redis commands on the ioredis connections (commandCounts).
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FastifyInstance } from "fastify";
+import { auth, connectSocket, createTestEnv, emitAck, makeConversation, pushListing, pushUser, startApp, type TestEnv } from "./support/app.js";
+import { token } from "./support/tokens.js";
+
+let env: TestEnv;
+let app: FastifyInstance;
+let url: string;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  ({ app, url } = await startApp(env));
+});
+afterAll(async () => {
+  await app?.close();
+  await env?.close();
+});
+
+function counters() {
+  const redis = app.chat.redis!.commandCounts();
+  return { statements: app.chat.db.statementCount(), redis: Object.values(redis).reduce((a, b) => a + b, 0), publish: redis.publish ?? 0 };
+}
+
+describe("per-message budget", () => {
+  it("a sent message costs 3 SQL statements (one of them the write) and 1 Redis PUBLISH", async () => {
+    const c = await makeConversation(app);
+    const buyer = await connectSocket(url, c.buyerToken);
+    const seller = await connectSocket(url, c.sellerToken);
+    try {
+      // Warm-up: the first message also sends conversation:new (one more read), and caches settle.
+      await emitAck(buyer, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: "warm-up" });
+      await emitAck(seller, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: "warm-up" });
+      const before = counters();
+      const n = 20;
+      for (let i = 0; i < n; i++) {
+        const s = i % 2 === 0 ? buyer : seller;
+        const ack = await emitAck<{ ok: boolean }>(s, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: `m${i}` });
+        expect(ack.ok).toBe(true);
+      }
+      const after = counters();
+      expect((after.statements - before.statements) / n).toBe(3);
+      expect((after.publish - before.publish) / n).toBe(1);
+      expect((after.redis - before.redis) / n).toBe(1);
+    } finally {
+      buyer.close();
+      seller.close();
+    }
+  });
+
+  it("a resend of a stored clientId costs 2 statements and publishes nothing", async () => {
+    const c = await makeConversation(app);
+    const body = { clientId: randomUUID(), content: "once" };
+    const send = () => app.inject({ method: "POST", url: `/api/conversations/${c.conversationId}/messages`, headers: auth(c.buyerToken), payload: body });
+    expect((await send()).statusCode).toBe(201);
+    const before = counters();
+    expect((await send()).statusCode).toBe(200);
+    const after = counters();
+    expect(after.statements - before.statements).toBe(2);
+    expect(after.publish - before.publish).toBe(0);
+  });
+});
+
+describe("conversation budgets", () => {
+  it("POST /api/conversations: 3 statements when new, 2 when it exists; a GET page is 1", async () => {
+    await pushUser(app, "budget-seller");
+    await pushListing(app, "budget-listing", "budget-seller");
+    const buyer = token("budget-buyer");
+    await app.inject({ method: "GET", url: "/api/unread", headers: auth(buyer) }); // upsert from claims, once
+    const open = () => app.inject({ method: "POST", url: "/api/conversations", headers: auth(buyer), payload: { listingId: "budget-listing" } });
+    let before = counters().statements;
+    expect((await open()).statusCode).toBe(201);
+    expect(counters().statements - before).toBe(3);
+    before = counters().statements;
+    expect((await open()).statusCode).toBe(200);
+    expect(counters().statements - before).toBe(2);
+    before = counters().statements;
+    const page = await app.inject({ method: "GET", url: "/api/conversations?limit=20", headers: auth(buyer) });
+    expect(page.statusCode).toBe(200);
+    expect(counters().statements - before).toBe(1);
+  });
+});
