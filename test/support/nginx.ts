@@ -1,0 +1,71 @@
+// A real nginx in front of two nodes, with the repository's own proxy rules
+// (deploy/nginx.test.conf + deploy/nginx-proxy.conf). CI installs Debian's nginx (.ci/run).
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const DEPLOY = fileURLToPath(new URL("../../deploy/", import.meta.url));
+const NGINX = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
+
+export interface Nginx {
+  url: string;
+  accessLog(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+export async function startNginx(upstreamPorts: [number, number]): Promise<Nginx> {
+  const dir = mkdtempSync(join(tmpdir(), "mc-nginx-"));
+  const port = await freePort();
+  const conf = readFileSync(join(DEPLOY, "nginx.test.conf"), "utf8")
+    .replaceAll("__DIR__", dir)
+    .replaceAll("__PORT__", String(port))
+    .replaceAll("__UPSTREAM1__", String(upstreamPorts[0]))
+    .replaceAll("__UPSTREAM2__", String(upstreamPorts[1]));
+  writeFileSync(join(dir, "nginx.conf"), conf);
+  copyFileSync(join(DEPLOY, "nginx-proxy.conf"), join(dir, "nginx-proxy.conf"));
+  const child: ChildProcess = spawn(NGINX, ["-e", "stderr", "-p", dir, "-c", join(dir, "nginx.conf")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const stderr: string[] = [];
+  child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
+  const exited = once(child, "exit");
+  child.once("error", (err) => stderr.push(String(err)));
+  // Ready when the port accepts connections.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`nginx did not start (${NGINX}): ${stderr.join("")}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    accessLog: () => readFileSync(join(dir, "access.log"), "utf8"),
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
