@@ -101,9 +101,10 @@ describe("replies and edits", () => {
     await send(c.buyerToken, c.conversationId, { clientId: randomUUID(), content: "ping" });
     expect(await note).toMatchObject({ type: "message", conversationId: c.conversationId, message: { content: "ping" } });
     await newInChat;
-    // The fence: each node emits notification before message:new returns, so once message:new is
-    // on a socket, a notification for it would be there too.
-    await expect.poll(() => buyerNew.length).toBe(1);
+    // The fence: events reach a socket in order, so once the next message is there, a
+    // notification for "ping" would have arrived too.
+    await send(c.sellerToken, c.conversationId, { clientId: randomUUID(), content: "fence" });
+    await expect.poll(() => buyerNew.length).toBe(2);
     expect(inChat).toHaveLength(0);
     expect(buyerNotes).toHaveLength(0);
   });
