@@ -103,7 +103,7 @@ describe("replies and edits", () => {
     await newInChat;
     // The fence: events reach a socket in order, so once the next message is there, a
     // notification for "ping" would have arrived too.
-    await send(c.sellerToken, c.conversationId, { clientId: randomUUID(), content: "fence" });
+    await send(c.buyerToken, c.conversationId, { clientId: randomUUID(), content: "fence" });
     await expect.poll(() => buyerNew.length).toBe(2);
     expect(inChat).toHaveLength(0);
     expect(buyerNotes).toHaveLength(0);
