@@ -2,12 +2,28 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Test files run in parallel, each on its own database and Redis prefix; two cores here.
     pool: "forks",
     maxWorkers: 2,
+    // The core HTTP and socket suites run twice: on PostgreSQL + Redis, and in embedded mode
+    // (PGlite under a temporary DATA_DIR, no Redis), as `npm start` runs on a fresh machine.
+    // globalSetup sits in the postgres project only: at the root, projects that extend it would
+    // each run it, and two migrations at once in one process break the wasm schema engine.
+    projects: [
+      {
+        extends: true,
+        test: { name: "postgres", include: ["test/**/*.test.ts"], globalSetup: ["test/support/global-setup.ts"] },
+      },
+      {
+        extends: true,
+        test: {
+          name: "embedded",
+          include: ["test/conversations.test.ts", "test/messages.test.ts"],
+          env: { TEST_MODE: "embedded" },
+        },
+      },
+    ],
   },
 });

@@ -6,6 +6,9 @@ import type { Config } from "./config/config.js";
 import { ConfigError } from "./config/config.js";
 import { createTokenVerifier, type TokenVerifier } from "./auth/token-verifier.js";
 import { createDatabase, type Database } from "./db/database.js";
+// Embedded mode (issue 8): PGlite under DATA_DIR when there is no DATABASE_URL.
+import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from "./db/embedded-postgres.js";
+import { EmbeddedMessageRepository } from "./db/embedded-message-repository.js";
 import { ConversationRepository } from "./db/conversation-repository.js";
 import { MessageRepository } from "./db/message-repository.js";
 import { ParticipantRepository } from "./db/participant-repository.js";
@@ -32,9 +35,53 @@ import { createSocketServer } from "./realtime/socket-server.js";
 import { deliver, type ChatServer } from "./realtime/delivery.js";
 import { conversationHandlers } from "./realtime/handlers/conversation-handlers.js";
 import { messageHandlers } from "./realtime/handlers/message-handlers.js";
+// Presence and typing (issue 5)
+import { PresenceRepository } from "./db/presence-repository.js";
+import { PresenceService } from "./chat/presence-service.js";
+import { TypingService } from "./chat/typing-service.js";
+import type { PresenceStore } from "./cluster/presence-store.js";
+import { LocalPresenceStore } from "./cluster/local-presence-store.js";
+import { RedisPresenceStore } from "./cluster/redis-presence-store.js";
+import { presenceRoutes } from "./http/routes/presence-routes.js";
+import { TypingRelay } from "./realtime/typing-relay.js";
+import { announcePresence, presenceHandlers } from "./realtime/handlers/presence-handlers.js";
+import { typingHandlers } from "./realtime/handlers/typing-handlers.js";
+// Attachments (issue 6)
+import { AttachmentRepository } from "./db/attachment-repository.js";
+import { AttachmentService } from "./chat/attachment-service.js";
+import { ContentSniffer } from "./media/content-sniffer.js";
+import { ImageProcessor } from "./media/image-processor.js";
+import { LocalFileStorage } from "./media/local-file-storage.js";
+import { startOrphanSweeper } from "./media/orphan-sweeper.js";
+import { createUploadMetrics } from "./media/upload-metrics.js";
+import { MediaPipeline } from "./media/upload-batch.js";
+import { uploadRoutes } from "./http/routes/upload-routes.js";
+import { attachmentRoutes } from "./http/routes/attachment-routes.js";
+// Moderation and broadcasts (issue 7)
+import { BlockRepository } from "./db/block-repository.js";
+import { ReportRepository } from "./db/report-repository.js";
+import { BanRepository } from "./db/ban-repository.js";
+import { BroadcastRepository } from "./db/broadcast-repository.js";
+import { WebhookOutbox } from "./db/webhook-outbox.js";
+import { ModerationService } from "./chat/moderation-service.js";
+import { BroadcastService } from "./chat/broadcast-service.js";
+import { moderationRoutes } from "./http/routes/moderation-routes.js";
+import { adminRoutes } from "./http/routes/admin-routes.js";
+// Search, rate limits, webhooks (issue 9)
+import { SearchRepository } from "./db/search-repository.js";
+import { SearchService } from "./chat/search-service.js";
+import { searchRoutes } from "./http/routes/search-routes.js";
+import type { RateLimiter } from "./cluster/rate-limiter.js";
+import { LocalRateLimiter, localRateCheck } from "./cluster/local-rate-limiter.js";
+import { RedisRateLimiter } from "./cluster/redis-rate-limiter.js";
+import { rateLimitCounter, registerRateLimits } from "./http/rate-limit.js";
+import { WebhookRepository } from "./db/webhook-repository.js";
+import { WebhookWorker } from "./webhooks/webhook-worker.js";
 
 const SOCKET_MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 const ATTACHMENT_URL_TTL_SECONDS = 15 * 60;
+// Signed URLs stay the same for 5 minutes, so browsers can cache attachments by URL.
+const ATTACHMENT_URL_STEP_SECONDS = 5 * 60;
 
 export interface ChatContext {
   config: Config;
@@ -68,13 +115,34 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     trustProxy: config.TRUST_PROXY,
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // Path ids are up to 128 characters (user ids in /api/blocks/:userId, /api/admin/users/:id,
+    // /api/internal/users/:id), percent-encoded up to 3 bytes each; Fastify's default is 100.
+    routerOptions: { maxParamLength: 512 },
+    // A malformed percent-encoding or an over-long path segment names nothing that exists:
+    // not_found in the contract's shape, not Fastify's own 400/414 body.
+    frameworkErrors: (_err, _request, reply) => {
+      void (reply as import("fastify").FastifyReply).status(404).send({ error: { code: "not_found", message: "Not found" } });
+    },
   });
   const log = app.log;
 
   const verify = buildVerifier(config);
+  // Attachments (issue 6): checked first, so a bad UPLOAD_DIR stops start-up before any connection opens.
+  const storage = new LocalFileStorage(config.UPLOAD_DIR);
+  await storage.ensureWritable().catch((err: Error) => {
+    throw new ConfigError("UPLOAD_DIR", `is not a writable directory (${err.message})`);
+  });
+  // Embedded mode (issue 8): no DATABASE_URL → PGlite under DATA_DIR, migrated here, same SQL.
+  const embedded = config.DATABASE_URL
+    ? null
+    : await startEmbeddedPostgres({
+        dataDir: config.DATA_DIR,
+        log: (line) => (line.startsWith("engine:") ? log.debug(line) : log.info(line)),
+        onFatal: (err) => log.fatal({ err }, "embedded database failed: the node cannot serve until restarted"),
+      });
   const db = createDatabase({
-    url: config.DATABASE_URL!,
-    poolSize: config.DATABASE_POOL_SIZE,
+    url: config.DATABASE_URL ?? embedded!.url,
+    poolSize: embedded ? EMBEDDED_POOL_SIZE : config.DATABASE_POOL_SIZE,
     applicationName: `marketchat:${config.NODE_ID}`,
     onIdleError: (err) => log.warn({ err }, "idle database connection failed"),
   });
@@ -86,20 +154,36 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     : new LocalEventBus();
 
   const metrics = createMetrics(config.NODE_ID, () => db.statementCount(), () => redis?.commandCounts() ?? {});
-  const presenter = new Presenter(createUrlSigner(config.JWT_SECRET ?? config.JWT_PUBLIC_KEY!, ATTACHMENT_URL_TTL_SECONDS));
+  // Rate limits (issue 9): shared through Redis when REDIS_URL is set, like the event bus. Message
+  // sends are counted in this node's memory instead: no Redis command per message.
+  const rateLimitedTotal = rateLimitCounter(metrics.registry);
+  const rateLimiter: RateLimiter = redis
+    ? new RedisRateLimiter(redis.command, {
+        prefix: config.REDIS_PREFIX,
+        onError: (err) => log.warn({ err: err.message }, "rate limits unavailable (Redis): allowing requests"),
+        onRecover: () => log.info("rate limits available again"),
+      })
+    : new LocalRateLimiter();
+  // One signer: the presenter signs attachment URLs with it, the download route verifies them.
+  const signer = createUrlSigner(config.JWT_SECRET ?? config.JWT_PUBLIC_KEY!, ATTACHMENT_URL_TTL_SECONDS, {
+    stepSeconds: ATTACHMENT_URL_STEP_SECONDS,
+  });
+  const presenter = new Presenter(signer);
   const conversationRepo = new ConversationRepository(db.pool);
   const users = new UserService(new UserRepository(db.pool));
   const conversations = new ConversationService(conversationRepo, presenter);
   const marketplace = new MarketplaceService(new UserRepository(db.pool), new ListingRepository(db.pool));
   const messages = new MessageService({
     onStored: () => metrics.messagesSent.inc(),
-    messages: new MessageRepository(db.pool),
+    messages: embedded ? new EmbeddedMessageRepository(db.pool) : new MessageRepository(db.pool),
     participants: new ParticipantRepository(db.pool),
     conversations: conversationRepo,
     presenter,
     publish: (event) => bus.publish(event),
-    deleteStoredFiles: async () => undefined,
+    deleteStoredFiles: (keys) => storage.delete(keys),
     onBackgroundError: (err, what) => log.error({ err }, `${what} failed`),
+    checkSendRate: localRateCheck("messages", config.RATE_LIMIT_MESSAGES, () => rateLimitedTotal.inc({ rule: "messages" })),
+    ...(config.WEBHOOK_URL ? { unreadWebhookDelayMs: config.WEBHOOK_DELAY_MS } : {}),
   });
 
   const io = createSocketServer(app.server, {
@@ -110,10 +194,45 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     users,
     log,
   });
+  // Presence and typing: the store follows the event bus's choice (Redis when REDIS_URL is set).
+  // The sweep (proof of life, every second) gets a connection of its own: see redis-presence-store.ts.
+  const presenceSweepConnection = redis?.command.duplicate({ connectionName: "marketchat:presence-sweep" });
+  presenceSweepConnection?.on("error", (err: Error) => log.warn({ err: err.message }, "redis error (presence sweep)"));
+  const presenceStore: PresenceStore = redis
+    ? new RedisPresenceStore(redis.command, {
+        prefix: config.REDIS_PREFIX,
+        nodeId: config.NODE_ID,
+        ttlMs: config.PRESENCE_TTL_MS,
+        graceMs: config.PRESENCE_GRACE_MS,
+        ...(presenceSweepConnection ? { sweepConnection: presenceSweepConnection } : {}),
+      })
+    : new LocalPresenceStore();
+  const presence = new PresenceService({
+    store: presenceStore,
+    repository: new PresenceRepository(db.pool),
+    graceMs: config.PRESENCE_GRACE_MS,
+    announce: announcePresence(io),
+    onBackgroundError: (err, what) => log.error({ err }, `${what} failed`),
+    onSweepHealth: (ok, err) => (ok ? log.info("presence sweep recovered") : log.error({ err }, "presence sweep failing")),
+  });
+  const typingParticipants = new ParticipantRepository(db.pool);
+  const typing = new TypingService({
+    canSee: (userId, conversationId) => typingParticipants.canSee(userId, conversationId),
+    publish: (event) => bus.publish(event),
+    onBackgroundError: (err, what) => log.warn({ err }, `${what} failed`),
+  });
+  const typingRelay = new TypingRelay(io, config.TYPING_TIMEOUT_MS);
+  bus.subscribe((event) => {
+    presence.onChatEvent(event);
+    typingRelay.onEvent(event);
+  });
+  presence.start();
   io.on("connection", (socket) => {
     metrics.sockets.inc();
     socket.on("disconnect", () => metrics.sockets.dec());
     conversationHandlers(socket, { conversations, log });
+    presenceHandlers(socket, { presence });
+    typingHandlers(socket, { typing, timeoutMs: config.TYPING_TIMEOUT_MS, log });
     messageHandlers(socket, { messages, log });
   });
   bus.subscribe((event) => deliver(io, event, (userId) => users.forget(userId)));
@@ -123,12 +242,118 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   registerErrorHandling(app);
   instrumentHttp(app, metrics.registry);
   const guards = makeGuards(verify, users);
+  // Rate limits (issue 9): before the routes, whose per-user checks it attaches as they register.
+  registerRateLimits(app, {
+    limiter: rateLimiter,
+    anonymous: config.RATE_LIMIT_ANONYMOUS,
+    counter: rateLimitedTotal,
+    routes: [
+      { name: "conversations", what: "conversations opened", method: "POST", url: "/api/conversations", limit: config.RATE_LIMIT_CONVERSATIONS },
+      { name: "uploads", what: "uploads", method: "POST", url: "/api/uploads", limit: config.RATE_LIMIT_UPLOADS },
+      { name: "reports", what: "reports", method: "POST", url: "/api/reports", limit: config.RATE_LIMIT_REPORTS },
+      { name: "search", what: "searches", method: "GET", url: "/api/search", limit: config.RATE_LIMIT_SEARCH },
+    ],
+  });
   const checks: ReadinessCheck[] = [{ name: "database", check: () => db.ping() }];
   if (redis) checks.push({ name: "redis", check: () => redis.command.ping() });
   opsRoutes(app, { checks, registry: metrics.registry, metricsToken: config.METRICS_TOKEN });
   internalRoutes(app, { guards, marketplace });
   conversationRoutes(app, { guards, conversations, messages });
   messageRoutes(app, { guards, messages });
+  presenceRoutes(app, { guards, presence });
+  // Attachments (issue 6): uploads, downloads and the sweep of uploads never sent.
+  const images = new ImageProcessor({
+    maxInputPixels: config.UPLOAD_MAX_INPUT_PIXELS,
+    maxDimension: config.UPLOAD_IMAGE_MAX_DIMENSION,
+    thumbnailDimension: config.UPLOAD_THUMBNAIL_DIMENSION,
+    quality: config.UPLOAD_IMAGE_QUALITY,
+    concurrency: config.UPLOAD_IMAGE_CONCURRENCY,
+  });
+  const uploadMetrics = createUploadMetrics(metrics.registry, images);
+  const attachments = new AttachmentService({
+    repo: new AttachmentRepository(db.pool),
+    storage,
+    presenter,
+    orphanTtlMs: config.UPLOAD_ORPHAN_TTL_MS,
+    onUploaded: (uploads) => uploadMetrics.uploaded(uploads),
+    media: new MediaPipeline({
+      storage,
+      images,
+      sniffer: new ContentSniffer(config.UPLOAD_FILE_TYPES),
+      stagingDir: `${config.UPLOAD_DIR}/.staging`,
+      limits: { maxFileBytes: config.UPLOAD_MAX_FILE_BYTES, maxRequestBytes: config.UPLOAD_MAX_REQUEST_BYTES },
+    }),
+  });
+  uploadRoutes(app, {
+    guards,
+    attachments,
+    maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
+    maxRequestBytes: config.UPLOAD_MAX_REQUEST_BYTES,
+  });
+  attachmentRoutes(app, { guards, attachments, signer });
+  // Moderation and broadcasts (issue 7): outbox rows only when someone receives webhooks.
+  const outbox = new WebhookOutbox(config.WEBHOOK_URL !== undefined);
+  const moderation = new ModerationService({
+    blocks: new BlockRepository(db.prisma),
+    reports: new ReportRepository(db.prisma, outbox),
+    bans: new BanRepository(db.prisma, outbox),
+    presenter,
+    publish: (event) => bus.publish(event),
+    forgetUser: (userId) => users.forget(userId),
+    onBackgroundError: (err, what) => log.error({ err }, `${what} failed`),
+  });
+  const broadcasts = new BroadcastService({
+    broadcasts: new BroadcastRepository(db.prisma),
+    publish: (event) => bus.publish(event),
+    onBackgroundError: (err, what) => log.error({ err }, `${what} failed`),
+  });
+  // user.banned is handled by deliver() (it also disconnects); an unban only drops the cache.
+  bus.subscribe((event) => {
+    if (event.type === "user.unbanned") users.forget(event.userId);
+  });
+  moderationRoutes(app, { guards, moderation });
+  adminRoutes(app, { guards, moderation, broadcasts });
+  // Search (issue 9)
+  const searchParticipants = new ParticipantRepository(db.pool);
+  const search = new SearchService({
+    repository: new SearchRepository(db.pool),
+    presenter,
+    canSee: (userId, conversationId) => searchParticipants.canSee(userId, conversationId),
+  });
+  searchRoutes(app, { guards, search });
+  // Webhooks (issue 9): every node sends the outbox; only when someone receives it.
+  const webhookWorker = config.WEBHOOK_URL
+    ? new WebhookWorker(
+        {
+          url: config.WEBHOOK_URL,
+          secret: config.WEBHOOK_SECRET!,
+          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+          maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+          retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+          retryMaxMs: config.WEBHOOK_RETRY_MAX_MS,
+          pollIntervalMs: config.WEBHOOK_POLL_INTERVAL_MS,
+          batchSize: config.WEBHOOK_BATCH_SIZE,
+          retentionMs: config.WEBHOOK_RETENTION_MS,
+        },
+        {
+          repository: new WebhookRepository(db.pool),
+          conversations: conversationRepo,
+          presenter,
+          presence: (userIds) => presenceStore.status(userIds),
+          log,
+        },
+      )
+    : null;
+  webhookWorker?.start();
+  const orphanSweeper = startOrphanSweeper({
+    intervalMs: config.UPLOAD_SWEEP_INTERVAL_MS,
+    sweep: () => attachments.sweepOrphans(),
+    onSwept: (count) => {
+      uploadMetrics.swept(count);
+      log.info({ count }, "swept uploads never sent");
+    },
+    onError: (err) => log.error({ err }, "upload sweep failed"),
+  });
 
   // Shutdown: first the sockets (an open WebSocket would keep the HTTP server from closing),
   // then Fastify drains in-flight requests, then the connections underneath.
@@ -141,6 +366,25 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await bus.close();
     await redis?.close();
     await db.close();
+    await embedded?.close();
+  });
+  // Registered after the hook above so it runs before it (onClose hooks run last-registered
+  // first): presence leaves the cluster and writes pending last-seen times while Redis and the
+  // database are still open.
+  app.addHook("onClose", async () => {
+    typingRelay.close();
+    await presence.close();
+    presenceSweepConnection?.disconnect();
+  });
+  // Attachments (issue 6): registered last so it runs first, while the database is still open.
+  app.addHook("onClose", async () => {
+    await orphanSweeper.stop();
+  });
+  // Webhooks (issue 9): registered last so it runs first; attempts in flight are aborted and their
+  // rows released for another node while the database and presence are still there.
+  app.addHook("onClose", async () => {
+    await webhookWorker?.stop();
+    await rateLimiter.close();
   });
   return app;
 }

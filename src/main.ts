@@ -1,6 +1,9 @@
 // Process entry: configuration → buildApp → listen, and a bounded drain on SIGTERM / SIGINT.
-import { ConfigError, loadConfig } from "./config/config.js";
+import { resolve } from "node:path";
+import { ConfigError, loadConfig, type Config } from "./config/config.js";
 import { buildApp } from "./app.js";
+import { loadOrCreateDevSecret } from "./dev/dev-secret.js";
+import { demoAccessText, mintDemoTokens, seedDemo } from "./dev/demo-access.js";
 
 async function main(): Promise<void> {
   let config;
@@ -13,6 +16,10 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Embedded mode without a key (config.ts allows it only outside production): a development
+  // secret kept in DATA_DIR, and demo tokens once the node listens.
+  const devSecret = !config.JWT_SECRET && !config.JWT_PUBLIC_KEY ? await loadOrCreateDevSecret(config.DATA_DIR) : null;
+  if (devSecret) config = Object.freeze({ ...config, JWT_SECRET: devSecret.secret });
   const app = await buildApp(config).catch((err: unknown) => {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -21,6 +28,15 @@ async function main(): Promise<void> {
     throw err;
   });
   await app.listen({ port: config.PORT, host: config.HOST });
+  const runMode = runModeWarning(config);
+  if (runMode) app.log.warn({ dataDir: resolve(config.DATA_DIR) }, runMode);
+  if (devSecret) {
+    const tokens = mintDemoTokens(config, devSecret.secret);
+    await seedDemo(app, tokens);
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.PORT;
+    process.stdout.write(await demoAccessText(config, tokens, devSecret.path, `http://localhost:${port}`));
+  }
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -44,6 +60,21 @@ async function main(): Promise<void> {
   process.on("unhandledRejection", (err) => app.log.error({ err }, "unhandled rejection"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+}
+
+/** The one warning line of a node that runs without PostgreSQL or without Redis (README, "Embedded mode"). */
+function runModeWarning(config: Config): string | null {
+  const dataDir = resolve(config.DATA_DIR);
+  if (!config.DATABASE_URL && !config.REDIS_URL) {
+    return `embedded single-node mode: embedded PostgreSQL (PGlite) with its data in ${dataDir}; fan-out, presence and rate limits in memory. Run one node only, not in production (set DATABASE_URL and REDIS_URL)`;
+  }
+  if (!config.DATABASE_URL) {
+    return `embedded database mode: embedded PostgreSQL (PGlite) with its data in ${dataDir}. Run one node only, not in production (set DATABASE_URL)`;
+  }
+  if (!config.REDIS_URL) {
+    return "single-node mode: no REDIS_URL, so fan-out, presence and rate limits are in memory. Run one node only (set REDIS_URL to run several)";
+  }
+  return null;
 }
 
 main().catch((err: unknown) => {

@@ -34,13 +34,13 @@ const messageCount = async () => Number((await app.chat.db.pool.query("SELECT co
 const payload = () =>
   fc.oneof(
     fc.anything(),
-    fc.constantFrom(null, undefined, 0, -1, 1e308, "", [], {}, "x".repeat(1_000_000)),
+    fc.constantFrom(null, undefined, 0, -1, 1e308, "", [], {}, "x".repeat(1_000_000), { name: "\u0000", title: "\u0000", sellerId: "s" }),
     fc.record(
       {
         conversationId: fc.oneof(fc.constant(c.conversationId), fc.uuid(), fc.string(), fc.integer(), fc.constant(null)),
         messageId: fc.oneof(fc.uuid(), fc.string(), fc.array(fc.string())),
         clientId: fc.oneof(fc.uuid(), fc.string(), fc.constant(null)),
-        content: fc.oneof(fc.string(), fc.constant(""), fc.integer(), fc.constant("y".repeat(4001)), fc.object()),
+        content: fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constant(""), fc.constant("a\u0000b"), fc.integer(), fc.constant("y".repeat(4001)), fc.object()),
         attachmentIds: fc.oneof(fc.array(fc.uuid(), { maxLength: 12 }), fc.string(), fc.array(fc.anything())),
         replyToId: fc.oneof(fc.uuid(), fc.string(), fc.constant(null)),
         seq: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null)),

@@ -28,6 +28,18 @@ export type ChatEvent =
   | { type: "message.updated"; to: string[]; message: MessageView }
   | { type: "message.deleted"; to: string[]; payload: MessageDeletedPayload }
   | { type: "message.read"; to: string[]; payload: MessageReadPayload }
-  | { type: "user.banned"; userId: string };
+  | { type: "user.banned"; userId: string }
+  /** Typing relayed to every node; receivers' nodes expire it (realtime/typing-relay.ts). */
+  | { type: "typing"; conversationId: string; userId: string; typing: boolean }
+  /** Moderation: every node drops its cached "banned" state of the user. */
+  | { type: "user.unbanned"; userId: string }
+  /** Admin broadcast: every socket on every node gets `broadcast`. */
+  | { type: "broadcast.created"; broadcast: BroadcastPayload };
+
+export interface BroadcastPayload {
+  id: string;
+  content: string;
+  createdAt: string;
+}
 
 export type PublishEvent = (event: ChatEvent) => Promise<void>;

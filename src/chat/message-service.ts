@@ -29,6 +29,10 @@ export interface MessageServiceDeps {
   onBackgroundError: (err: unknown, what: string) => void;
   /** Called once per newly stored message (metrics). */
   onStored?: () => void;
+  /** Throws rate_limited when the sender is over their message rate (issue 9, README "Rate limits"). */
+  checkSendRate?: (userId: string) => void;
+  /** Set (WEBHOOK_DELAY_MS) when webhooks are on: each message also writes the recipient's message.unread outbox row. */
+  unreadWebhookDelayMs?: number;
 }
 
 export class MessageService {
@@ -45,6 +49,7 @@ export class MessageService {
     if ((content === null || content.trim() === "") && attachmentIds.length === 0) {
       throw invalid("content: a message needs text or attachments");
     }
+    this.deps.checkSendRate?.(caller.userId);
     const { messages, presenter } = this.deps;
     const locked = await messages.lockForSend(
       req.conversationId,
@@ -76,6 +81,10 @@ export class MessageService {
         content: content === null || content.trim() === "" ? null : content,
         replyToId: req.replyToId ?? null,
         attachmentIds,
+        unreadWebhook:
+          this.deps.unreadWebhookDelayMs === undefined
+            ? null
+            : { userId: caller.userId === context.buyerId ? context.sellerId : context.buyerId, delayMs: this.deps.unreadWebhookDelayMs },
       });
       if (!stored) {
         const existing = await messages.findByClientId(req.conversationId, caller.userId, req.clientId);

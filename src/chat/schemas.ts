@@ -17,9 +17,13 @@ export const externalId = z
 
 export const uuid = z.uuid();
 
-export const content = z
-  .string()
-  .refine((s) => [...s].length <= MAX_CONTENT_CHARS, `must be at most ${MAX_CONTENT_CHARS} characters`);
+/** PostgreSQL text cannot hold U+0000: refuse it up front instead of failing in the database. */
+export const text = () => z.string().refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
+
+export const content = text().refine(
+  (s) => [...s].length <= MAX_CONTENT_CHARS,
+  `must be at most ${MAX_CONTENT_CHARS} characters`,
+);
 
 const limit = z.coerce.number().int().min(1).max(MAX_PAGE).default(50);
 
@@ -36,13 +40,13 @@ export const idParam = z.object({ id: externalId });
 export const uuidParam = z.object({ id: uuid });
 
 export const userInput = z.object({
-  name: z.string().trim().min(1).max(200),
+  name: text().trim().min(1).max(200),
   avatarUrl: z.url({ protocol: /^https?$/ }).max(2048).nullish(),
 });
 
 export const listingInput = z.object({
   sellerId: externalId,
-  title: z.string().trim().min(1).max(300),
+  title: text().trim().min(1).max(300),
   imageUrl: z.url({ protocol: /^https?$/ }).max(2048).nullish(),
   priceCents: z.number().int().min(0).max(2_147_483_647).nullish(),
   currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code like EUR").nullish(),
@@ -90,3 +94,51 @@ export const historyQuery = z
     after: z.coerce.number().int().min(0).max(2_147_483_647).optional(),
   })
   .refine((q) => q.before === undefined || q.after === undefined, "use either before or after, not both");
+
+// Moderation and broadcasts (blocks, reports, admin lists, broadcasts): README, "Moderation".
+export const MAX_REPORT_REASON_CHARS = 100;
+export const MAX_REPORT_NOTE_CHARS = 1000;
+const atMost = (max: number) => (s: string) => [...s].length <= max;
+// PostgreSQL text cannot hold U+0000: refused here rather than failing the insert.
+const noNul = (s: string) => !s.includes("\u0000");
+
+export const blockInput = z.object({ userId: externalId });
+export const blocksQuery = z.object({ limit, cursor: z.string().max(400).optional() });
+
+export const reportInput = z
+  .object({
+    userId: externalId.nullish(),
+    messageId: uuid.nullish(),
+    conversationId: uuid.nullish(),
+    // Free text (Stream Chat's flag reason works the same way); README lists the values the
+    // admin tools group by. Single line: it is shown in lists.
+    reason: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .refine(atMost(MAX_REPORT_REASON_CHARS), `must be at most ${MAX_REPORT_REASON_CHARS} characters`)
+      .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), "must be one line without control characters"),
+    note: z
+      .string()
+      .refine(atMost(MAX_REPORT_NOTE_CHARS), `must be at most ${MAX_REPORT_NOTE_CHARS} characters`)
+      .refine(noNul, "must not contain U+0000")
+      .nullish(),
+  })
+  .refine((r) => Boolean(r.userId || r.messageId || r.conversationId), "name what you report: userId, messageId or conversationId");
+
+export const adminReportsQuery = z.object({
+  limit,
+  status: z.enum(["open", "resolved"]).optional(),
+  cursor: z.string().max(200).optional(),
+});
+
+export const broadcastInput = z.object({
+  content: content.refine((s) => s.trim() !== "", "must not be empty").refine(noNul, "must not contain U+0000"),
+});
+export const broadcastsQuery = z
+  .object({
+    limit,
+    after: z.string().max(100).optional(),
+    cursor: z.string().max(100).optional(),
+  })
+  .refine((q) => q.after === undefined || q.cursor === undefined, "use either after or cursor, not both");

@@ -4,6 +4,8 @@
 // variable.
 import { hostname } from "node:os";
 import { z } from "zod";
+import { DEFAULT_FILE_TYPES, KNOWN_FILE_TYPES } from "../media/file-types.js";
+import { parseRateLimit } from "../cluster/rate-limiter.js";
 
 const bool = z
   .enum(["1", "0", "true", "false", "yes", "no"])
@@ -18,6 +20,19 @@ const url = (protocols: string[]) =>
     (v) => v === undefined || protocols.some((p) => v.startsWith(`${p}://`)),
     `must be a ${protocols.join(" or ")} URL`,
   );
+
+const rateLimit = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      try {
+        return parseRateLimit(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -41,12 +56,49 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATA_DIR: z.string().min(1).default("./data"),
   UPLOAD_DIR: optionalString,
+  // Uploads (README, "Attachments"). Sizes are of the files as sent, before re-encoding.
+  UPLOAD_MAX_FILE_BYTES: int(1024, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
+  UPLOAD_MAX_REQUEST_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(60 * 1024 * 1024),
+  UPLOAD_FILE_TYPES: z
+    .string()
+    .default(DEFAULT_FILE_TYPES.join(","))
+    .transform((v) => v.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean))
+    .refine((types) => types.every((t) => t in KNOWN_FILE_TYPES), `must list only ${Object.keys(KNOWN_FILE_TYPES).join(", ")}`),
+  UPLOAD_MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+  UPLOAD_IMAGE_MAX_DIMENSION: int(64, 16_384).default(2048),
+  UPLOAD_THUMBNAIL_DIMENSION: int(16, 2048).default(400),
+  UPLOAD_IMAGE_QUALITY: int(1, 100).default(80),
+  UPLOAD_IMAGE_CONCURRENCY: int(1, 64).default(2),
+  UPLOAD_ORPHAN_TTL_MS: int(1000, 365 * 24 * 3_600_000).default(24 * 3_600_000),
+  UPLOAD_SWEEP_INTERVAL_MS: int(100, 24 * 3_600_000).default(10 * 60_000),
   WEBHOOK_URL: url(["http", "https"]),
   WEBHOOK_SECRET: optionalString,
   METRICS_TOKEN: optionalString,
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   TRUST_PROXY: bool.default(false),
+  // Presence and typing (README, "Presence"): a killed node's users show offline within
+  // PRESENCE_TTL_MS + 1 s; a closed last socket shows offline after PRESENCE_GRACE_MS.
+  PRESENCE_TTL_MS: int(1000, 300_000).default(15_000),
+  PRESENCE_GRACE_MS: int(0, 5000).default(3000),
+  TYPING_TIMEOUT_MS: int(200, 60_000).default(5000),
+  // Rate limits (README, "Rate limits"): "<count>/<window>" token buckets, or "off". Messages are
+  // counted per node (no Redis command per message); the others cluster-wide when REDIS_URL is set.
+  RATE_LIMIT_MESSAGES: rateLimit("30/10s"),
+  RATE_LIMIT_CONVERSATIONS: rateLimit("30/10m"),
+  RATE_LIMIT_UPLOADS: rateLimit("20/1m"),
+  RATE_LIMIT_REPORTS: rateLimit("20/1h"),
+  RATE_LIMIT_SEARCH: rateLimit("60/1m"),
+  RATE_LIMIT_ANONYMOUS: rateLimit("300/1m"),
+  // Webhooks (README, "Webhooks"): delivery timing and retries.
+  WEBHOOK_DELAY_MS: int(0, 24 * 3_600_000).default(30_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(10),
+  WEBHOOK_RETRY_BASE_MS: int(10, 24 * 3_600_000).default(30_000),
+  WEBHOOK_RETRY_MAX_MS: int(10, 7 * 24 * 3_600_000).default(3_600_000),
+  WEBHOOK_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
+  WEBHOOK_BATCH_SIZE: int(1, 500).default(20),
+  WEBHOOK_RETENTION_MS: int(60_000, 365 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
 });
 
 export type Config = Readonly<
@@ -71,13 +123,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, `${issue.message}${given === undefined ? "" : ` (got "${truncate(given)}")`}`);
   }
   const c = parsed.data;
-  if (!c.JWT_SECRET && !c.JWT_PUBLIC_KEY) {
+  // Embedded mode (no DATABASE_URL) outside production may start without a key: main.ts then
+  // keeps a development secret under DATA_DIR (src/dev/dev-secret.ts), so `npm start` just works.
+  const devSecretAllowed = !c.DATABASE_URL && c.NODE_ENV !== "production";
+  if (!c.JWT_SECRET && !c.JWT_PUBLIC_KEY && !devSecretAllowed) {
     throw new ConfigError("JWT_SECRET", "is required (or JWT_PUBLIC_KEY for RS256/ES256)");
   }
   if (c.JWT_SECRET && c.JWT_PUBLIC_KEY) {
     throw new ConfigError("JWT_PUBLIC_KEY", "must not be set together with JWT_SECRET: choose one");
   }
-  if (!c.DATABASE_URL) throw new ConfigError("DATABASE_URL", "is required");
+  // Without DATABASE_URL the node runs on an embedded database (PGlite under DATA_DIR): one node only.
+  if (c.NODE_ENV === "production" && !c.DATABASE_URL) {
+    throw new ConfigError("DATABASE_URL", "is required when NODE_ENV=production");
+  }
   if (c.NODE_ENV === "production" && !c.REDIS_URL) {
     throw new ConfigError("REDIS_URL", "is required when NODE_ENV=production");
   }

@@ -156,7 +156,14 @@ export class ConversationRepository {
        WHERE listing_id = $1 AND buyer_id = $2 AND seller_id = $3 AND NOT EXISTS (SELECT 1 FROM inserted)`,
       [listingId, buyerId, sellerId],
     );
-    return rows[0]!;
+    if (rows[0]) return rows[0];
+    // A concurrent open committed the row after this statement took its snapshot: the insert did
+    // nothing and the fallback SELECT could not see it yet. A new statement sees it.
+    const { rows: existing } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM conversations WHERE listing_id = $1 AND buyer_id = $2 AND seller_id = $3`,
+      [listingId, buyerId, sellerId],
+    );
+    return { id: existing[0]!.id, created: false };
   }
 
   /** Hides the conversation for one participant until a newer message arrives. */

@@ -33,6 +33,8 @@ export interface NewMessage {
   content: string | null;
   replyToId: string | null;
   attachmentIds: string[];
+  /** The recipient's message.unread webhook row, written by the same statement (issue 9); null: webhooks off. */
+  unreadWebhook?: { userId: string; delayMs: number } | null;
 }
 
 export interface MessageAccess {
@@ -41,6 +43,19 @@ export interface MessageAccess {
   sellerId: string;
   listingStatus: ListingStatus;
 }
+
+/**
+ * The webhook outbox row for the recipient (issue 9), in the send's one write statement, so it
+ * commits with the message or not at all. It holds a reference only: the delivery worker checks,
+ * when it is due, that the message is still unread and the recipient offline, and renders the
+ * conversation and message as they are then (src/db/webhook-repository.ts).
+ */
+const UNREAD_WEBHOOK_CTE = `, w AS (
+           INSERT INTO webhook_deliveries (type, payload, due_at)
+           SELECT 'message.unread', jsonb_build_object('userId', $8::text, 'conversationId', m.conversation_id, 'messageId', m.id, 'seq', m.seq),
+                  m.created_at + $9::int * interval '1 millisecond'
+           FROM m
+         )`;
 
 const LOCK_KEY = (conversationIdSql: string) => `hashtextextended(${conversationIdSql}::text, 0)`;
 
@@ -146,7 +161,7 @@ export class MessageRepository {
            UPDATE attachments SET message_id = (SELECT id FROM m), position = array_position($7::uuid[], id)
            WHERE id = ANY($7::uuid[]) AND uploader_id = $2 AND message_id IS NULL
            RETURNING id, kind, mime_type, name, size, width, height, thumbnail_key, position
-         )
+         )${m.unreadWebhook ? UNREAD_WEBHOOK_CTE : ""}
          SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
                 m.reply_to_id, m.created_at, m.edited_at, m.deleted_at,
                 COALESCE((SELECT json_agg(json_build_object(
@@ -154,7 +169,10 @@ export class MessageRepository {
                   'width', a.width, 'height', a.height, 'hasThumbnail', a.thumbnail_key IS NOT NULL
                 ) ORDER BY a.position) FROM a), '[]'::json) AS attachments
          FROM m`,
-        [m.conversationId, m.senderId, m.clientId, m.type, m.content, m.replyToId, m.attachmentIds],
+        [
+          m.conversationId, m.senderId, m.clientId, m.type, m.content, m.replyToId, m.attachmentIds,
+          ...(m.unreadWebhook ? [m.unreadWebhook.userId, m.unreadWebhook.delayMs] : []),
+        ],
       );
       return toMessageRecord(rows[0]!);
     } catch (err) {

@@ -12,6 +12,14 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; message?: string }> = {
   FST_ERR_VALIDATION: { code: "validation_failed" },
   FST_ERR_BAD_URL: { code: "not_found", message: "Not found" },
   FST_ERR_ASYNC_CONSTRAINT: { code: "not_found", message: "Not found" },
+  // @fastify/multipart (POST /api/uploads)
+  FST_REQ_FILE_TOO_LARGE: { code: "payload_too_large", message: "A file is larger than the upload limit" },
+  FST_FILES_LIMIT: { code: "payload_too_large", message: "Too many files in one upload" },
+  FST_PARTS_LIMIT: { code: "payload_too_large", message: "Too many parts in the multipart body" },
+  FST_FIELDS_LIMIT: { code: "payload_too_large", message: "Too many fields in the multipart body" },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: { code: "unsupported_media_type", message: "Send multipart/form-data" },
+  FST_PROTO_VIOLATION: { code: "validation_failed", message: "A multipart field name is not allowed" },
+  FST_INVALID_JSON_FIELD_ERROR: { code: "validation_failed", message: "A multipart JSON field is not valid JSON" },
 };
 
 export function toAppError(err: FastifyError | Error): AppError {

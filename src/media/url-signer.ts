@@ -8,12 +8,18 @@ export interface UrlSigner {
   verify(path: string, expires: string | undefined, signature: string | undefined, now?: number): boolean;
 }
 
-export function createUrlSigner(secret: string, ttlSeconds: number): UrlSigner {
+/**
+ * `stepSeconds` rounds the expiry up to a multiple of it, so the same attachment gets the same URL
+ * for that long and the browser's cache (keyed by URL) can serve it again; a URL then stays valid
+ * between `ttlSeconds` and `ttlSeconds + stepSeconds`. The default 1 keeps expiry exact.
+ */
+export function createUrlSigner(secret: string, ttlSeconds: number, opts: { stepSeconds?: number } = {}): UrlSigner {
+  const step = Math.max(1, Math.floor(opts.stepSeconds ?? 1));
   const key = createHmac("sha256", "marketchat:attachment-urls").update(secret).digest();
   const mac = (path: string, expires: number) => createHmac("sha256", key).update(`${path}\n${expires}`).digest("base64url");
   return {
     sign(path, now = Date.now()) {
-      const expires = Math.floor(now / 1000) + ttlSeconds;
+      const expires = Math.ceil((Math.floor(now / 1000) + ttlSeconds) / step) * step;
       return `${path}?expires=${expires}&sig=${mac(path, expires)}`;
     },
     verify(path, expires, signature, now = Date.now()) {

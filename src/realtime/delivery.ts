@@ -32,5 +32,8 @@ export function deliver(io: ChatServer, event: ChatEvent, onBan: (userId: string
       onBan(event.userId);
       local.in(userRoom(event.userId)).disconnectSockets(true);
       return;
+    case "broadcast.created":
+      local.emit("broadcast", event.broadcast);
+      return;
   }
 }

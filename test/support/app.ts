@@ -5,29 +5,56 @@ import { io as connect, type Socket } from "socket.io-client";
 import { buildApp } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../src/realtime/contract.js";
+import { rm } from "node:fs/promises";
 import { createTestDatabase } from "./database.js";
+import { createEmbeddedDataDir } from "./embedded-template.js";
 import { REDIS_URL, uniqueName } from "./env.js";
 import { TEST_SECRET, serviceToken, token } from "./tokens.js";
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
+/**
+ * "postgres": the machine's PostgreSQL and Redis. "embedded": no DATABASE_URL and no REDIS_URL, so
+ * the app runs on embedded PostgreSQL (PGlite) under a temporary DATA_DIR with in-memory fan-out.
+ */
+export type TestMode = "postgres" | "embedded";
+
+/** This run's mode: TEST_MODE=embedded (vitest.config.ts runs the core suites in both modes). */
+export const TEST_MODE: TestMode = process.env.TEST_MODE === "embedded" ? "embedded" : "postgres";
+
 export interface TestEnv {
+  /** Absent means "postgres" (environments built by hand, e.g. bench/support). */
+  mode?: TestMode;
+  /** The test file's PostgreSQL database; "" in embedded mode (the app opens DATA_DIR itself). */
   databaseUrl: string;
   redisPrefix: string;
+  /** Embedded mode's DATA_DIR (a temporary directory, removed by close()). */
+  dataDir?: string;
   close(): Promise<void>;
 }
 
-/** A database and a Redis prefix for one test file. */
-export async function createTestEnv(): Promise<TestEnv> {
+/** A database and a Redis prefix for one test file (or, embedded, a DATA_DIR of its own). */
+export async function createTestEnv(mode: TestMode = TEST_MODE): Promise<TestEnv> {
+  if (mode === "embedded") {
+    const dataDir = await createEmbeddedDataDir();
+    return {
+      mode,
+      databaseUrl: "",
+      redisPrefix: uniqueName("mctest"),
+      dataDir,
+      close: () => rm(dataDir, { recursive: true, force: true }),
+    };
+  }
   const db = await createTestDatabase();
-  return { databaseUrl: db.url, redisPrefix: uniqueName("mctest"), close: db.drop };
+  return { mode, databaseUrl: db.url, redisPrefix: uniqueName("mctest"), close: db.drop };
 }
 
 export function testConfig(env: TestEnv, overrides: Record<string, string | undefined> = {}): Config {
   return loadConfig({
     NODE_ENV: "test",
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: REDIS_URL,
+    ...(env.mode === "embedded"
+      ? { DATA_DIR: env.dataDir }
+      : { DATABASE_URL: env.databaseUrl, REDIS_URL: REDIS_URL }),
     REDIS_PREFIX: env.redisPrefix,
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",

@@ -28,30 +28,43 @@ export interface StartNodeOptions {
   entry?: string;
   /** Extra node flags placed before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
   nodeArgs?: string[];
+  /** How long to wait for "Server listening" (default 30 s; a first embedded start runs initdb). */
+  startTimeoutMs?: number;
+}
+
+/**
+ * A node's environment: the test file's database and Redis prefix, or in embedded mode no
+ * DATABASE_URL / REDIS_URL and the test file's DATA_DIR.
+ */
+export function nodeEnv(env: TestEnv, name: string, extraEnv: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const all: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    NODE_ENV: "test",
+    ...(env.mode === "embedded"
+      ? { DATA_DIR: env.dataDir }
+      : { DATABASE_URL: env.databaseUrl, REDIS_URL }),
+    REDIS_PREFIX: env.redisPrefix,
+    JWT_SECRET: TEST_SECRET,
+    NODE_ID: name,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "info",
+    ...extraEnv,
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }
 
 export async function startNode(
   env: TestEnv,
   name: string,
-  extraEnv: Record<string, string> = {},
+  /** Variables for the node; `undefined` removes one (e.g. JWT_SECRET, to test its absence). */
+  extraEnv: Record<string, string | undefined> = {},
   options: StartNodeOptions = {},
 ): Promise<NodeProcess> {
   const args = [...(options.nodeArgs ?? []), "--import", "tsx", options.entry ?? "src/main.ts"];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: "test",
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL,
-      REDIS_PREFIX: env.redisPrefix,
-      JWT_SECRET: TEST_SECRET,
-      NODE_ID: name,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      ...extraEnv,
-    },
+    env: nodeEnv(env, name, extraEnv),
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: string[] = [];
@@ -59,7 +72,7 @@ export async function startNode(
   child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${stderr.join("")}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${stderr.join("")}`)), options.startTimeoutMs ?? 30_000);
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited with ${code}: ${stderr.join("")}`));

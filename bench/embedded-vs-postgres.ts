@@ -1,0 +1,204 @@
+// Embedded mode against the PostgreSQL + Redis mode, on this machine: how long a node takes from
+// spawn to /readyz 200 (embedded on a fresh DATA_DIR, embedded on an existing one, PostgreSQL),
+// and the send → ack latency of N sequential message:send over one socket (each send waits for the
+// previous ack, so this is latency, not throughput), after a warm-up.
+//
+//   npx tsx bench/embedded-vs-postgres.ts [--sends 1000] [--warmup 50]
+//
+// Each node is a real server process (src/main.ts under tsx, as test/support/cluster.ts starts
+// it). Figures are printed and written to bench/results/embedded-vs-postgres.json; nothing here
+// fails on a timing.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { connectSocket, emitAck, type TestEnv } from "../test/support/app.js";
+import { startNode, type NodeProcess } from "../test/support/cluster.js";
+import { serviceToken, token } from "../test/support/tokens.js";
+import { createBenchEnv } from "./support/bench-env.js";
+import { machineDescription } from "./support/proc-stats.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const FIRST_START_TIMEOUT_MS = 300_000;
+
+export interface LatencyFigures {
+  samples: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  maxMs: number;
+}
+
+export interface ModeFigures {
+  mode: "embedded" | "postgres";
+  /** Spawn → /readyz 200 of the node the sends ran on. */
+  startToReadyMs: number;
+  sendToAck: LatencyFigures;
+}
+
+export interface EmbeddedVsPostgresResult {
+  machine: ReturnType<typeof machineDescription>;
+  sends: number;
+  warmup: number;
+  /** Embedded, first start on an empty DATA_DIR (initdb + migrations). */
+  embeddedFirstStartToReadyMs: number;
+  embedded: ModeFigures;
+  postgres: ModeFigures;
+  /** embedded p50 / postgres p50. */
+  p50Ratio: number;
+}
+
+export async function runEmbeddedVsPostgres(opts: { sends?: number; warmup?: number; log?: (line: string) => void } = {}): Promise<EmbeddedVsPostgresResult> {
+  const sends = opts.sends ?? 1000;
+  const warmup = opts.warmup ?? 50;
+  const log = opts.log ?? ((line: string) => console.log(`[embedded-vs-postgres] ${line}`));
+
+  const dataDir = await mkdtemp(join(tmpdir(), "mc-bench-embedded-"));
+  const embeddedEnv: TestEnv = { mode: "embedded", databaseUrl: "", redisPrefix: "unused", dataDir, close: () => rm(dataDir, { recursive: true, force: true }) };
+  let embedded: ModeFigures;
+  let embeddedFirstStartToReadyMs: number;
+  try {
+    log(`embedded: first start on an empty DATA_DIR (${dataDir})`);
+    const first = await timedStart(embeddedEnv, "bench-embedded-first");
+    embeddedFirstStartToReadyMs = first.ms;
+    await first.node.stop();
+    log(`embedded: first start → /readyz 200 in ${first.ms} ms; restarting on the same DATA_DIR`);
+    const again = await timedStart(embeddedEnv, "bench-embedded");
+    try {
+      embedded = { mode: "embedded", startToReadyMs: again.ms, sendToAck: await measureSends(again.node, sends, warmup, log) };
+    } finally {
+      await again.node.stop();
+    }
+  } finally {
+    await embeddedEnv.close();
+  }
+
+  const pgEnv = await createBenchEnv();
+  let postgres: ModeFigures;
+  try {
+    const started = await timedStart(pgEnv, "bench-postgres");
+    try {
+      postgres = { mode: "postgres", startToReadyMs: started.ms, sendToAck: await measureSends(started.node, sends, warmup, log) };
+    } finally {
+      await started.node.stop();
+    }
+  } finally {
+    await pgEnv.close();
+  }
+
+  const result: EmbeddedVsPostgresResult = {
+    machine: machineDescription(),
+    sends,
+    warmup,
+    embeddedFirstStartToReadyMs,
+    embedded,
+    postgres,
+    p50Ratio: round(embedded.sendToAck.p50Ms / postgres.sendToAck.p50Ms),
+  };
+  printTable(result, log);
+  const outDir = join(ROOT, "bench", "results");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, "embedded-vs-postgres.json"), `${JSON.stringify(result, null, 2)}\n`);
+  log(`wrote bench/results/embedded-vs-postgres.json`);
+  return result;
+}
+
+async function timedStart(env: TestEnv, name: string): Promise<{ node: NodeProcess; ms: number }> {
+  const started = performance.now();
+  // One user sends far more than a person would: the per-user message limit is not under test.
+  const node = await startNode(env, name, { RATE_LIMIT_MESSAGES: "off" }, { startTimeoutMs: FIRST_START_TIMEOUT_MS });
+  for (;;) {
+    const res = await fetch(`${node.url}/readyz`).catch(() => null);
+    if (res?.status === 200) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { node, ms: Math.round(performance.now() - started) };
+}
+
+async function measureSends(node: NodeProcess, sends: number, warmup: number, log: (line: string) => void): Promise<LatencyFigures> {
+  const tag = randomUUID().slice(0, 8);
+  const buyer = `bench-buyer-${tag}`;
+  const seller = `bench-seller-${tag}`;
+  const listing = `bench-listing-${tag}`;
+  await put(node, `/api/internal/users/${buyer}`, { name: "Bench Buyer" });
+  await put(node, `/api/internal/users/${seller}`, { name: "Bench Seller" });
+  await put(node, `/api/internal/listings/${listing}`, { sellerId: seller, title: "Bench listing" });
+  const opened = await fetch(`${node.url}/api/conversations`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token(buyer)}`, "content-type": "application/json" },
+    body: JSON.stringify({ listingId: listing }),
+  });
+  const conversationId = ((await opened.json()) as { id: string }).id;
+  const socket = await connectSocket(node.url, token(buyer));
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < warmup + sends; i++) {
+      const started = performance.now();
+      const ack = await emitAck<{ ok: boolean; error?: unknown }>(socket, "message:send", {
+        conversationId,
+        clientId: randomUUID(),
+        content: `message ${i}: is this still available?`,
+      });
+      const ms = performance.now() - started;
+      if (!ack.ok) throw new Error(`send ${i} failed: ${JSON.stringify(ack.error)}`);
+      if (i >= warmup) samples.push(ms);
+    }
+  } finally {
+    socket.close();
+  }
+  const figures = summarize(samples);
+  log(`${node.url}: ${sends} sends, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms`);
+  return figures;
+}
+
+async function put(node: NodeProcess, path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${node.url}${path}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${serviceToken()}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`PUT ${path}: ${res.status} ${await res.text()}`);
+}
+
+function summarize(samples: number[]): LatencyFigures {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return {
+    samples: sorted.length,
+    p50Ms: round(at(0.5)),
+    p90Ms: round(at(0.9)),
+    p99Ms: round(at(0.99)),
+    meanMs: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
+    maxMs: round(sorted[sorted.length - 1]!),
+  };
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+function printTable(r: EmbeddedVsPostgresResult, log: (line: string) => void): void {
+  const row = (cells: (string | number)[]) => cells.map((c, i) => String(c).padEnd(i === 0 ? 30 : 12)).join("");
+  log(`machine: ${r.machine.cpu}, ${r.machine.cores} cores, load average ${r.machine.loadAverage}, Node ${r.machine.node}`);
+  log(row(["", "embedded", "postgres"]));
+  log(row(["spawn → /readyz 200 (ms)", r.embedded.startToReadyMs, r.postgres.startToReadyMs]));
+  log(row(["  first start, empty DATA_DIR", r.embeddedFirstStartToReadyMs, "—"]));
+  for (const key of ["p50Ms", "p90Ms", "p99Ms", "meanMs", "maxMs"] as const) {
+    log(row([`send → ack ${key.replace("Ms", "")} (ms)`, r.embedded.sendToAck[key], r.postgres.sendToAck[key]]));
+  }
+  log(`embedded p50 / postgres p50 = ${r.p50Ratio}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i >= 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  runEmbeddedVsPostgres({ sends: arg("--sends"), warmup: arg("--warmup") }).catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,259 @@
+// Blocks, reports and bans (README, "Moderation"). Route guards decide who may call what; these
+// rules decide what the call may touch.
+//
+// Unknown user ids: a block or a ban is preventive, so it must hold before the other user's first
+// request and creates a placeholder user (as a listing's seller gets one). A report is about
+// something that happened in the chat, so it names someone the chat knows (else not_found).
+import type { Principal } from "../auth/token-verifier.js";
+import type { BanRepository } from "../db/ban-repository.js";
+import type { BlockPosition, BlockRecord, BlockRepository } from "../db/block-repository.js";
+import type { ReportPosition, ReportRecord, ReportRepository } from "../db/report-repository.js";
+import { AppError, invalid, notFound } from "../errors/errors.js";
+import type { PublishEvent } from "./events.js";
+import type { Presenter } from "./presenter.js";
+import { adminReportsQuery, blockInput, blocksQuery, externalId, parse, reportInput, uuid } from "./schemas.js";
+import type { MessageView, Page, UserView } from "./shapes.js";
+
+export interface BlockView {
+  user: UserView;
+  createdAt: string;
+}
+
+/** What the reporter gets back (API.md): no more than they sent. */
+export interface ReportReceipt {
+  id: string;
+  status: "open";
+  reason: string;
+  createdAt: string;
+}
+
+/** A report in the admin's queue. */
+export interface ReportView {
+  id: string;
+  status: "open" | "resolved";
+  reason: string;
+  note: string | null;
+  reporterId: string;
+  /** The reported user: as named, else the reported message's sender or the conversation's other participant. */
+  userId: string | null;
+  messageId: string | null;
+  /** As named, or the reported message's conversation. */
+  conversationId: string | null;
+  /** The reported message as it is now; null when none was named (or it was deleted with its conversation). */
+  message: MessageView | null;
+  createdAt: string;
+  resolvedAt: string | null;
+  resolvedById: string | null;
+}
+
+export interface ModerationServiceDeps {
+  blocks: BlockRepository;
+  reports: ReportRepository;
+  bans: BanRepository;
+  presenter: Presenter;
+  publish: PublishEvent;
+  /** Drops this node's cached user state now; other nodes drop theirs when the bus event arrives. */
+  forgetUser: (userId: string) => void;
+  onBackgroundError: (err: unknown, what: string) => void;
+}
+
+/** A ban that cannot be announced must say so: the admin retries (bans are idempotent). */
+const BAN_PUBLISH_TIMEOUT_MS = 2_000;
+
+export class ModerationService {
+  constructor(private readonly deps: ModerationServiceDeps) {}
+
+  // --- blocks -------------------------------------------------------------------------------
+
+  async block(caller: Principal, body: unknown): Promise<{ block: BlockView; created: boolean }> {
+    const { userId } = parse(blockInput, body);
+    if (userId === caller.userId) throw invalid("userId: you cannot block yourself");
+    const { block, created } = await this.deps.blocks.block(caller.userId, userId);
+    return { block: blockView(block), created };
+  }
+
+  /** Idempotent: unblocking someone who is not blocked is a no-op. */
+  async unblock(caller: Principal, userId: string): Promise<void> {
+    if (!externalId.safeParse(userId).success) throw notFound("User not found");
+    await this.deps.blocks.unblock(caller.userId, userId);
+  }
+
+  async listBlocks(caller: Principal, query: unknown): Promise<Page<BlockView>> {
+    const q = parse(blocksQuery, query);
+    const after = q.cursor === undefined ? undefined : decodeBlockCursor(q.cursor);
+    const page = await this.deps.blocks.list(caller.userId, { limit: q.limit, ...(after ? { after } : {}) });
+    const last = page.items.at(-1);
+    return {
+      items: page.items.map(blockView),
+      nextCursor: page.more && last ? encodeCursor(last.createdAt, last.user.id) : null,
+    };
+  }
+
+  // --- reports ------------------------------------------------------------------------------
+
+  async report(caller: Principal, body: unknown): Promise<ReportReceipt> {
+    const input = parse(reportInput, body);
+    const { reports } = this.deps;
+    if (input.userId === caller.userId) throw invalid("userId: you cannot report yourself");
+    let subject = input.userId ?? null;
+    let conversationId = input.conversationId ?? null;
+    if (input.messageId) {
+      const message = await reports.visibleMessage(caller.userId, input.messageId);
+      if (!message) throw notFound("Message not found");
+      if (input.conversationId && input.conversationId !== message.conversationId) {
+        throw invalid("messageId: the message is not in that conversation");
+      }
+      if (subject === null && message.senderId !== caller.userId) subject = message.senderId;
+      conversationId = message.conversationId;
+    }
+    if (input.conversationId) {
+      const conversation = await reports.visibleConversation(caller.userId, input.conversationId);
+      if (!conversation) throw notFound("Conversation not found");
+      subject ??= conversation.buyerId === caller.userId ? conversation.sellerId : conversation.buyerId;
+    }
+    if (input.userId && !(await reports.userExists(input.userId))) throw notFound("User not found");
+    const stored = await reports.create(
+      {
+        reporterId: caller.userId,
+        userId: subject,
+        messageId: input.messageId ?? null,
+        conversationId,
+        reason: input.reason,
+        note: input.note?.trim() ? input.note : null,
+      },
+      // The webhook carries no message: its signed attachment URLs would expire before a retry.
+      (report) => {
+        const { message: _message, ...data } = this.reportView(report);
+        return { type: "report.created", data: { report: data } };
+      },
+    );
+    return { id: stored.id, status: "open", reason: stored.reason, createdAt: stored.createdAt.toISOString() };
+  }
+
+  /** The moderation queue, newest first; `status` filters. */
+  async listReports(query: unknown): Promise<Page<ReportView>> {
+    const q = parse(adminReportsQuery, query);
+    const after = q.cursor === undefined ? undefined : decodeReportCursor(q.cursor);
+    const page = await this.deps.reports.list({
+      limit: q.limit,
+      ...(q.status ? { status: q.status } : {}),
+      ...(after ? { after } : {}),
+    });
+    const last = page.items.at(-1);
+    return {
+      items: page.items.map((r) => this.reportView(r)),
+      nextCursor: page.more && last ? encodeCursor(last.createdAt, last.id) : null,
+    };
+  }
+
+  /** Idempotent: resolving a resolved report returns it unchanged. */
+  async resolveReport(caller: Principal, reportId: string): Promise<ReportView> {
+    if (!uuid.safeParse(reportId).success) throw notFound("Report not found");
+    const report = await this.deps.reports.resolve(reportId, caller.userId);
+    if (!report) throw notFound("Report not found");
+    return this.reportView(report);
+  }
+
+  // --- bans ---------------------------------------------------------------------------------
+
+  /**
+   * Bans a user: stored (with its webhook) first, then every node forgets the user's cached state
+   * and disconnects their sockets. Banning a banned user announces the ban again (their sockets
+   * go, if any came back through a stale cache) without a second webhook.
+   */
+  async ban(caller: Principal, userId: string): Promise<void> {
+    if (!externalId.safeParse(userId).success) throw notFound("User not found");
+    if (userId === caller.userId) throw invalid("You cannot ban yourself");
+    await this.deps.bans.ban(userId, (bannedAt) => ({
+      type: "user.banned",
+      data: { userId, bannedAt: bannedAt.toISOString(), bannedById: caller.userId },
+    }));
+    this.deps.forgetUser(userId);
+    try {
+      await withTimeout(this.deps.publish({ type: "user.banned", userId }), BAN_PUBLISH_TIMEOUT_MS);
+    } catch (err) {
+      this.deps.onBackgroundError(err, "publish user.banned");
+      throw new AppError("unavailable", "The ban is stored but could not reach every node yet; send it again");
+    }
+  }
+
+  /** Idempotent. A node that misses the announcement still admits the user within the user cache's TTL. */
+  async unban(caller: Principal, userId: string): Promise<void> {
+    if (!externalId.safeParse(userId).success) throw notFound("User not found");
+    const lifted = await this.deps.bans.unban(userId, () => ({
+      type: "user.unbanned",
+      data: { userId, unbannedById: caller.userId },
+    }));
+    this.deps.forgetUser(userId);
+    if (!lifted) return;
+    await withTimeout(this.deps.publish({ type: "user.unbanned", userId }), BAN_PUBLISH_TIMEOUT_MS).catch((err) =>
+      this.deps.onBackgroundError(err, "publish user.unbanned"),
+    );
+  }
+
+  private reportView(r: ReportRecord): ReportView {
+    return {
+      id: r.id,
+      status: r.status,
+      reason: r.reason,
+      note: r.note,
+      reporterId: r.reporterId,
+      userId: r.userId,
+      messageId: r.messageId,
+      conversationId: r.conversationId,
+      message: r.message ? this.deps.presenter.message(r.message) : null,
+      createdAt: r.createdAt.toISOString(),
+      resolvedAt: r.resolvedAt?.toISOString() ?? null,
+      resolvedById: r.resolvedById,
+    };
+  }
+}
+
+function blockView(b: BlockRecord): BlockView {
+  return { user: b.user, createdAt: b.createdAt.toISOString() };
+}
+
+// Keyset cursors: (time, id) of the last item, opaque to clients. JSON keeps ids that contain
+// any character (marketplace user ids are free text) unambiguous.
+function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(JSON.stringify([at.toISOString(), id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { at: Date; id: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString());
+  } catch {
+    throw invalid("cursor is invalid");
+  }
+  if (!Array.isArray(parsed) || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") throw invalid("cursor is invalid");
+  const at = new Date(parsed[0]);
+  if (Number.isNaN(at.getTime())) throw invalid("cursor is invalid");
+  return { at, id: parsed[1] };
+}
+
+function decodeBlockCursor(cursor: string): BlockPosition {
+  const { at, id } = decodeCursor(cursor);
+  if (!externalId.safeParse(id).success) throw invalid("cursor is invalid");
+  return { createdAt: at, userId: id };
+}
+
+function decodeReportCursor(cursor: string): ReportPosition {
+  const { at, id } = decodeCursor(cursor);
+  if (!uuid.safeParse(id).success) throw invalid("cursor is invalid");
+  return { createdAt: at, id };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
