@@ -34,7 +34,8 @@ export function verifyWebhookSignature(
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
   if (Math.abs(now - t) > (options.toleranceSeconds ?? 300)) return false;
   const expected = Buffer.from(hmac(secret, t, body), "hex");
-  // Several v1 values are allowed, so that a receiver keeps working while the secret is rotated.
+  // The format allows several v1 values (as Stripe's does, e.g. one per secret while rotating one):
+  // any of them may match.
   return (parts.get("v1") ?? []).some((v) => {
     const given = Buffer.from(v, "hex");
     return given.length === expected.length && timingSafeEqual(given, expected);
