@@ -9,8 +9,9 @@ export default defineConfig({
     maxWorkers: 2,
     // The core HTTP and socket suites run twice: on PostgreSQL + Redis, and in embedded mode
     // (PGlite under a temporary DATA_DIR, no Redis), as `npm start` runs on a fresh machine.
-    // globalSetup sits in the postgres project only: at the root, projects that extend it would
-    // each run it, and two migrations at once in one process break the wasm schema engine.
+    // globalSetup sits in each project, not at the root: projects that extend a root globalSetup
+    // run it again in a module graph of their own, and two copies of src/db/migrator.ts in one
+    // process clash over the wasm schema engine's shared glue module (the migration crashes).
     projects: [
       {
         extends: true,
@@ -21,6 +22,7 @@ export default defineConfig({
         test: {
           name: "embedded",
           include: ["test/conversations.test.ts", "test/messages.test.ts"],
+          globalSetup: ["test/support/embedded-global-setup.ts"],
           env: { TEST_MODE: "embedded" },
         },
       },

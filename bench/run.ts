@@ -88,6 +88,8 @@ const USAGE = `npm run bench [-- options]
   --no-png           do not render latest.png with Chromium
   --out DIR          where results go (default bench/results)`;
 
+class OptionError extends Error {}
+
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes("--quick");
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -102,11 +104,11 @@ function parseOptions(argv: string[]): Options {
     const raw = value(name);
     if (raw === undefined) return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    if (!Number.isInteger(n) || n < min || n > max) throw new OptionError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
     return n;
   };
   const skip = new Set((value("--skip") ?? "").split(",").filter(Boolean));
-  for (const s of skip) if (!SKIPPABLE.includes(s)) throw new Error(`--skip takes ${SKIPPABLE.join(", ")} (got "${s}")`);
+  for (const s of skip) if (!SKIPPABLE.includes(s)) throw new OptionError(`--skip takes ${SKIPPABLE.join(", ")} (got "${s}")`);
   return {
     quick,
     nodes: int("--nodes", 2, 1, 8),
@@ -137,11 +139,11 @@ function plan(quick: boolean) {
         verifyIdleMs: 8_000,
       }
     : {
-        ladder: { startRate: 100, factor: 1.6, maxSteps: 11, stepMs: 4_000, drainMaxMs: 8_000, minDeliveredRatio: 0.9, maxP99Ms: 1_000 },
-        ladderBudgetMs: 55_000,
+        ladder: { startRate: 100, factor: 1.6, maxSteps: 11, stepMs: 3_000, drainMaxMs: 8_000, minDeliveredRatio: 0.9, maxP99Ms: 1_000 },
+        ladderBudgetMs: 45_000,
         warmupDrainMs: 15_000,
         cost: { rate: 200, durationMs: 2_500 },
-        connections: { steps: 4, budgetMs: 50_000, settleMs: 1_500 },
+        connections: { steps: 4, budgetMs: 75_000, settleMs: 1_500 },
         databaseMs: 5_000,
         verifyIdleMs: 15_000,
       };
@@ -190,6 +192,19 @@ async function main(): Promise<number> {
   log(`marketchat bench (${opts.quick ? "quick" : "full"}): ${opts.nodes} node(s), ${opts.pairs} pairs, ${opts.sockets} idle sockets`);
   const env: BenchEnv = await createBenchEnv();
   log(`[${elapsed()}] database ${env.databaseName} migrated; Redis prefix ${env.redisPrefix}`);
+  // Ctrl-C: the children get the signal too and stop; the database and keys are ours to remove.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: removing ${env.databaseName} and the ${env.redisPrefix} keys`);
+    env.close().then(
+      () => process.exit(130),
+      (err: Error) => {
+        log(`cleanup failed: ${err.message}`);
+        process.exit(130);
+      },
+    );
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   const versions = await serverVersions(env);
 
   const servers: NodeProcess[] = [];
@@ -275,7 +290,9 @@ async function main(): Promise<number> {
         settleMs: p.connections.settleMs,
         workers: Math.max(2, opts.nodes),
         concurrency: 100,
-        serverSockets: () => socketGauge(service.urls),
+        serverSockets: () => metricSum(service.urls, "chat_sockets_connected"),
+        heapBytes: async () =>
+          (await metricSum(service.urls, "nodejs_heap_size_used_bytes")) + (await metricSum(service.urls, "nodejs_external_memory_bytes")),
         collectGarbage: async () => {
           for (const n of serviceNodes) n.child.kill("SIGUSR2");
           await new Promise((r) => setTimeout(r, GC_WAIT_MS));
@@ -358,6 +375,7 @@ async function main(): Promise<number> {
     ...results,
     profile,
     ratios: summary.ratios,
+    p99ByRate: summary.p99ByRate,
     targets: summary.targets,
     integrityOk: summary.integrityOk,
     notes: [...notes, ...summary.notes],
@@ -443,11 +461,13 @@ async function costOf(
   return cost;
 }
 
-async function socketGauge(urls: string[]): Promise<number> {
+/** A gauge of the nodes' /metrics, summed over the nodes (0 where a node does not expose it). */
+async function metricSum(urls: string[], name: string): Promise<number> {
+  const pattern = new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)`, "m");
   let total = 0;
   for (const url of urls) {
     const text = await (await fetch(`${url}/metrics`)).text();
-    total += Number(/^chat_sockets_connected(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+    total += Number(pattern.exec(text)?.[1] ?? 0);
   }
   return total;
 }
@@ -528,6 +548,8 @@ interface Target {
 
 interface Summary {
   ratios: Record<string, number | null>;
+  /** p99 send→deliver of the service and the naive baseline at each offered rate both ran. */
+  p99ByRate: { offered: number; service: number; naive: number; ratio: number | null; bothKeptUp: boolean }[];
   targets: Target[];
   integrityOk: boolean;
   notes: string[];
@@ -545,10 +567,14 @@ function buildSummary(r: { service: SystemResult | null; transport: SystemResult
   }
   let commonRate: number | null = null;
   let p99Ratio: number | null = null;
+  const p99ByRate: Summary["p99ByRate"] = [];
   if (r.naive) {
     for (const st of s.steps) {
       const base = r.naive.steps.find((b) => b.offered === st.offered);
-      if (!st.saturated && base && !base.saturated) {
+      if (!base) continue;
+      const bothKeptUp = !st.saturated && !base.saturated;
+      p99ByRate.push({ offered: st.offered, service: st.deliver.p99, naive: base.deliver.p99, ratio: ratio(st.deliver.p99, base.deliver.p99), bothKeptUp });
+      if (bothKeptUp) {
         commonRate = st.offered;
         p99Ratio = ratio(st.deliver.p99, base.deliver.p99);
       }
@@ -562,7 +588,13 @@ function buildSummary(r: { service: SystemResult | null; transport: SystemResult
   };
   const integrity = s.integrity!;
   const integrityOk = integrity.lost === 0 && integrity.duplicated === 0 && integrity.outOfOrder === 0;
-  const perSocket = r.connections?.rssPerSocketBytes ?? null;
+  // RSS grows late while the heap reuses pages freed earlier; the largest of the three readings
+  // (RSS over baseline, RSS between the first and last step, heap + external) is the honest one.
+  const last = r.connections?.steps.at(-1);
+  const readings = [r.connections?.rssPerSocketBytes, r.connections?.marginalPerSocketBytes, last?.heapPerSocketBytes].filter(
+    (v): v is number => typeof v === "number",
+  );
+  const perSocket = readings.length > 0 ? Math.max(...readings) : null;
   const met = (v: number | null, ok: (v: number) => boolean) => (v === null ? null : ok(v));
   const targets: Target[] = [
     { name: "throughput vs naive baseline", goal: "≥ 1.0×", value: fmtRatio(ratios.throughputVsNaive), met: met(ratios.throughputVsNaive, (v) => v >= 1) },
@@ -573,7 +605,12 @@ function buildSummary(r: { service: SystemResult | null; transport: SystemResult
       value: fmtRatio(p99Ratio),
       met: met(p99Ratio, (v) => v <= 1.5),
     },
-    { name: "RSS per idle socket", goal: "≤ 20 KB", value: perSocket === null ? "-" : `${(perSocket / KB).toFixed(1)} KB`, met: met(perSocket, (v) => v <= 20 * KB) },
+    {
+      name: `RSS per idle socket${last ? ` (${last.sockets} sockets)` : ""}`,
+      goal: "≤ 20 KB",
+      value: perSocket === null ? "-" : `${(perSocket / KB).toFixed(1)} KB`,
+      met: met(perSocket, (v) => v <= 20 * KB),
+    },
     {
       name: "lost / duplicated / reordered deliveries",
       goal: "0",
@@ -582,7 +619,7 @@ function buildSummary(r: { service: SystemResult | null; transport: SystemResult
     },
   ];
   if (opts.quick) notes.push("--quick: short steps and a short ladder; figures are a smoke test, not a measurement");
-  return { ratios, targets, integrityOk, notes, commonRate };
+  return { ratios, p99ByRate, targets, integrityOk, notes, commonRate };
 }
 
 const fmtRatio = (v: number | null) => (v === null ? "-" : `${v.toFixed(2)}×`);
@@ -606,10 +643,11 @@ function printReport(
     "",
   );
   const systems = [r.service, r.transport, r.naive].filter((x): x is SystemResult => x !== null);
-  out.push("Throughput and latency at stepped offered load (ms; deliver = send → message:new on the other participant's sockets)");
+  out.push("Throughput and latency at stepped offered load (ms; deliver = send → message:new on the other participant's sockets;");
+  out.push("CPU in cores, 1.00 = one core busy; a load generator near 1.00 means the generator, not the system, was the limit)");
   out.push(
     formatTable(
-      ["system", "offered/s", "delivered/s", "ack p50", "ack p99", "deliver p50", "deliver p95", "deliver p99", "errors", "server CPU", "machine CPU", "saturated"],
+      ["system", "offered/s", "delivered/s", "ack p50", "ack p99", "deliver p50", "deliver p95", "deliver p99", "errors", "server CPU", "loadgen CPU", "machine CPU", "saturated"],
       systems.flatMap((x) =>
         x.steps.map((st) => [
           x.label,
@@ -622,6 +660,7 @@ function printReport(
           fmtMs(st.deliver.p99),
           Object.values(st.errors).reduce((a, b) => a + b, 0),
           Object.values(st.cpu.processes).map((c) => (c === null ? "-" : c.toFixed(2))).join("+"),
+          st.generator.map((g) => g.cpuCores.toFixed(2)).join("+"),
           `${st.cpu.machineBusyPct}%`,
           st.saturated ? "yes" : "",
         ]),
@@ -653,12 +692,13 @@ function printReport(
     out.push(`Idle connections (service, ${Object.keys(c.baselineRss).length} nodes; baseline RSS ${(Object.values(c.baselineRss).reduce<number>((a, b) => a + (b ?? 0), 0) / KB ** 2).toFixed(1)} MB)`);
     out.push(
       formatTable(
-        ["sockets", "RSS total MB", "RSS/socket KB", "marginal KB", "connects/s", "failed"],
+        ["sockets", "RSS total MB", "RSS/socket KB", "marginal KB", "heap/socket KB", "connects/s", "failed"],
         c.steps.map((st) => [
           st.sockets,
           (st.rssTotal / KB ** 2).toFixed(1),
           st.rssPerSocketBytes === null ? null : (st.rssPerSocketBytes / KB).toFixed(1),
           st.marginalPerSocketBytes === null ? null : (st.marginalPerSocketBytes / KB).toFixed(1),
+          st.heapPerSocketBytes === null ? null : (st.heapPerSocketBytes / KB).toFixed(1),
           st.connectsPerSec,
           st.failed,
         ]),
@@ -687,6 +727,8 @@ function printReport(
   if (profile) {
     out.push(`CPU profile of node-1 (${profile.windowed ? "during the throughput ladder" : "whole run"}: ${profile.busyMs} ms busy, ${profile.idlePct}% idle) — top self time`);
     out.push(formatTable(["function", "where", "ms", "% busy"], profile.topFrames.slice(0, 12).map((f) => [f.name, f.where, f.ms, f.pct])));
+    out.push("", "called from (heaviest caller chain, nearest first)");
+    for (const f of profile.topFrames.slice(0, 5)) if (f.via) out.push(`  ${f.name}: ${f.via}`);
     out.push("", "by package / file");
     out.push(formatTable(["package", "ms", "% busy"], profile.byPackage.slice(0, 12).map((f) => [f.name, f.ms, f.pct])), "");
   }
@@ -729,6 +771,10 @@ function chart(
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof OptionError) {
+      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+      process.exit(2);
+    }
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(2);
   },

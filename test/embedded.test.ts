@@ -25,6 +25,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 // A first start runs initdb inside WebAssembly: 5 s on a quiet laptop, far more on a busy CI box.
 const FIRST_START_MS = 150_000;
 const NO_KEY = { JWT_SECRET: undefined };
+// The first embedded test database of a run may have to build the migrated template (initdb).
+const TEMPLATE_MS = 180_000;
 const temporaryDirs: string[] = [];
 
 async function tempDir(prefix: string): Promise<string> {
@@ -229,7 +231,30 @@ describe("a DATA_DIR that cannot serve", () => {
     expect(run.stderrLines).toHaveLength(1);
     expect(run.stderrLines[0]).toMatch(/^Start-up failed: embedded database in .*pgdata cannot be opened \(.+\): it may be damaged/);
     expect((await readFile(control))[0]).toBe(0x5a);
-  }, 90_000);
+  }, TEMPLATE_MS);
+
+  it("was left by a first start killed halfway: the next start makes the database afresh", async () => {
+    const dataDir = await tempDir("mc-embedded-interrupted-");
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: ROOT,
+      env: nodeEnv(embeddedEnv(dataDir), "interrupted"),
+      stdio: "ignore",
+    });
+    const exited = once(child, "exit");
+    // The database is made aside, in pgdata.creating, and renamed into place once migrated.
+    await expect.poll(() => existsSync(join(dataDir, "pgdata.creating")), { timeout: 60_000, interval: 20 }).toBe(true);
+    child.kill("SIGKILL");
+    await exited;
+    expect(existsSync(join(dataDir, "pgdata"))).toBe(false);
+    const node = await startNode(embeddedEnv(dataDir), "after-interruption", {}, { startTimeoutMs: FIRST_START_MS });
+    try {
+      expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+      expect(existsSync(join(dataDir, "pgdata.creating"))).toBe(false);
+      expect(existsSync(join(dataDir, "pgdata", "PG_VERSION"))).toBe(true);
+    } finally {
+      await node.stop();
+    }
+  }, FIRST_START_MS + 60_000);
 
   it("is never used in production: DATABASE_URL (and REDIS_URL) are required there", async () => {
     const name = (env: Record<string, string>) => {
@@ -296,7 +321,7 @@ describe("the embedded PostgreSQL server", () => {
     temporaryDirs.push(env.dataDir!);
     embedded = await startEmbeddedPostgres({ dataDir: env.dataDir! });
     pool = new pg.Pool({ connectionString: embedded.url, max: 4 });
-  });
+  }, TEMPLATE_MS);
   afterAll(async () => {
     await pool?.end();
     await embedded?.close();
@@ -370,7 +395,7 @@ describe("ordering on the one shared session", () => {
   beforeAll(async () => {
     env = await createTestEnv("embedded");
     ({ app, url } = await startApp(env));
-  });
+  }, TEMPLATE_MS);
   afterAll(async () => {
     sockets.forEach((s) => s.close());
     await app?.close();

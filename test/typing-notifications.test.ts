@@ -141,6 +141,23 @@ describe("typing", () => {
     console.log(`typing:stop ${Date.now() - closedAt} ms after the typist's socket closed`);
   });
 
+  it("the typist's message ends their indicator", async () => {
+    const c = await conversation("sent");
+    const typist = await socket(a, c.buyer, c.id);
+    const receiver = await socket(b, c.seller, c.id);
+    const started = nextEvent<Typing>(receiver, "typing:start");
+    typist.emit("typing:start", { conversationId: c.id });
+    await started;
+    const seen: string[] = [];
+    receiver.on("typing:stop", (p) => seen.push(`stop ${p.userId}`));
+    receiver.on("message:new", (m) => seen.push(m.content!));
+    await emitAck(typist, "message:send", { conversationId: c.id, clientId: randomUUID(), content: "done typing" });
+    // Events of one bus are delivered in order: by the seller's next message, a stop caused by
+    // the buyer's message has arrived (an expiry would come a timeout later).
+    await fence(b, c.seller, c.id, [receiver]);
+    expect(seen.filter((e) => e !== "done typing")).toEqual([`stop ${c.buyer}`, "fence"]);
+  });
+
   it("is rate-limited per socket: rate_limited with retryAfterMs in the ack, silently dropped without one", async () => {
     const c = await conversation("flood");
     const typist = await socket(a, c.buyer, c.id);

@@ -430,11 +430,7 @@ async function verify(req: { idleMs: number }): Promise<Integrity> {
   // seen exactly seq 1..lastSeq (a message stored but never acked still counts).
   let lost = 0;
   await inBatches(pairs, 20, async (state) => {
-    const res = await fetch(`${urls[0]}/api/conversations/${state.pair.conversationId}`, {
-      headers: { authorization: `Bearer ${state.pair.buyer.token}` },
-    });
-    if (!res.ok) throw new Error(`GET conversation ${res.status}: ${await res.text()}`);
-    const { lastSeq } = (await res.json()) as { lastSeq: number };
+    const { lastSeq } = await lastSeqOf(state.pair);
     for (let k = 0; k < state.sockets.length; k++) lost += Math.max(0, lastSeq - state.seqSeen[k]!);
   });
   return {
@@ -449,6 +445,19 @@ async function verify(req: { idleMs: number }): Promise<Integrity> {
     disconnects: counters.disconnects,
     method: "seq 1..lastSeq (from GET /api/conversations/:id) exactly once and ascending on every socket of both participants",
   };
+}
+
+/** GET /api/conversations/:id, tried again on a 5xx (a node too busy to check out a connection). */
+async function lastSeqOf(pair: BenchPair): Promise<{ lastSeq: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${urls[0]}/api/conversations/${pair.conversationId}`, {
+      headers: { authorization: `Bearer ${pair.buyer.token}` },
+    });
+    if (res.ok) return (await res.json()) as { lastSeq: number };
+    const text = await res.text();
+    if (attempt >= 4 || res.status < 500) throw new Error(`GET conversation ${res.status}: ${text}`);
+    await sleep(250 * attempt);
+  }
 }
 
 async function close(): Promise<{ closed: number }> {

@@ -10,6 +10,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -26,7 +27,11 @@ export interface FrameShare {
   ms: number;
   /** Share of the busy (non-idle) samples. */
   pct: number;
+  /** The heaviest chain of callers (nearest first), to say what a native frame was doing. */
+  via?: string;
 }
+
+const CALLER_DEPTH = 4;
 
 export interface ProfileSummary {
   file: string;
@@ -63,6 +68,21 @@ function packageOf(where: string, name: string): string {
 export function summarizeProfile(file: string, window: [number, number] | null, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  // Node's own stream plumbing says little: the chain names the nearest library or src/ frames.
+  const callers = (id: number): string => {
+    const chain: string[] = [];
+    let p = parentOf.get(id);
+    while (p !== undefined && chain.length < CALLER_DEPTH) {
+      const f = byId.get(p)!.callFrame;
+      if (f.functionName && f.functionName !== "(root)" && f.url && !f.url.startsWith("node:")) {
+        chain.push(`${f.functionName} (${location(f.url).replace(/^.*node_modules\//, "")}:${f.lineNumber + 1})`);
+      }
+      p = parentOf.get(p);
+    }
+    return chain.join(" < ");
+  };
   const selfUs = new Map<number, number>();
   let t = profile.startTime;
   let inWindow = 0;
@@ -85,7 +105,7 @@ export function summarizeProfile(file: string, window: [number, number] | null, 
     count(false);
     windowed = false;
   }
-  const frames = new Map<string, { name: string; where: string; us: number }>();
+  const frames = new Map<string, { name: string; where: string; us: number; via: Map<string, number> }>();
   const packages = new Map<string, number>();
   let idleUs = 0;
   let allUs = 0;
@@ -100,8 +120,10 @@ export function summarizeProfile(file: string, window: [number, number] | null, 
     const file = location(node.callFrame.url);
     const where = file ? `${file}:${node.callFrame.lineNumber + 1}` : "";
     const key = `${name}@${where}`;
-    const f = frames.get(key) ?? { name, where, us: 0 };
+    const f = frames.get(key) ?? { name, where, us: 0, via: new Map<string, number>() };
     f.us += us;
+    const chain = callers(id);
+    f.via.set(chain, (f.via.get(chain) ?? 0) + us);
     frames.set(key, f);
     const pkg = packageOf(file, name);
     packages.set(pkg, (packages.get(pkg) ?? 0) + us);
@@ -117,7 +139,13 @@ export function summarizeProfile(file: string, window: [number, number] | null, 
     topFrames: [...frames.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
-      .map((f) => ({ name: f.name, where: f.where, ms: Math.round(f.us / 1000), pct: share(f.us) })),
+      .map((f) => ({
+        name: f.name,
+        where: f.where,
+        ms: Math.round(f.us / 1000),
+        pct: share(f.us),
+        via: [...f.via.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "",
+      })),
     byPackage: [...packages.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)

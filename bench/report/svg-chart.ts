@@ -34,6 +34,13 @@ export interface ChartSpec {
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const fmt = (n: number) => (Math.abs(n) >= 1000 ? `${+(n / 1000).toFixed(1)}k` : `${+n.toPrecision(3)}`);
 
+/** The nearest 1, 2 or 5 × 10^k at or beyond v: axis bounds that land on a tick. */
+function nice(v: number, direction: "up" | "down"): number {
+  const e = Math.floor(Math.log10(v));
+  const steps = [1, 2, 5, 10].map((m) => m * 10 ** e);
+  return direction === "up" ? steps.find((s) => s >= v * 0.999)! : [...steps].reverse().find((s) => s <= v * 1.001) ?? 10 ** e;
+}
+
 /** Decade ticks (1, 2, 5 × 10^k) covering [min, max]. */
 function logTicks(min: number, max: number): number[] {
   const ticks: number[] = [];
@@ -58,10 +65,10 @@ export function renderLineChart(spec: ChartSpec): string {
   // An empty chart still gets sensible axes.
   if (xs.length === 0) xs.push(10, 100);
   if (ys.length === 0) ys.push(1, 10);
-  const xMin = 10 ** Math.floor(Math.log10(Math.min(...xs)));
-  const xMax = 10 ** Math.ceil(Math.log10(Math.max(...xs) * 1.01));
-  const yMin = 10 ** Math.floor(Math.log10(Math.min(...ys)));
-  const yMax = 10 ** Math.ceil(Math.log10(Math.max(...ys) * 1.01));
+  const xMin = nice(Math.min(...xs), "down");
+  const xMax = nice(Math.max(...xs) * 1.05, "up");
+  const yMin = nice(Math.min(...ys), "down");
+  const yMax = nice(Math.max(...ys) * 1.05, "up");
   const sx = (x: number) => m.left + ((Math.log10(x) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin))) * plotW;
   const sy = (y: number) => m.top + plotH - ((Math.log10(y) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * plotH;
   const out: string[] = [];

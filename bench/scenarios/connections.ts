@@ -17,6 +17,9 @@ export interface ConnectionStep {
   rssPerSocketBytes: number | null;
   /** (RSS now − RSS at the previous step) / sockets added: the marginal cost. */
   marginalPerSocketBytes: number | null;
+  /** (JS heap used + external memory now − at baseline) / sockets: the same, without the
+   * allocator's slack (RSS does not grow while freed heap pages are being reused). */
+  heapPerSocketBytes: number | null;
 }
 
 export interface ConnectionsResult {
@@ -49,6 +52,8 @@ export async function runConnections(opts: {
   concurrency: number;
   /** Makes the servers collect garbage before a reading, when they can. */
   collectGarbage?: () => Promise<void>;
+  /** JS heap used + external memory summed over the servers (the service's /metrics), when known. */
+  heapBytes?: () => Promise<number>;
   /** Counts the sockets the servers hold (the service's chat_sockets_connected), when known. */
   serverSockets?: () => Promise<number>;
   log: (line: string) => void;
@@ -81,6 +86,7 @@ export async function runConnections(opts: {
   try {
     await settle();
     const baselineRss = readRss();
+    const baselineHeap = (await opts.heapBytes?.()) ?? null;
     const baseline = total(baselineRss);
     const steps: ConnectionStep[] = [];
     const userPrefix = `idle-${Date.now().toString(36)}`;
@@ -120,6 +126,7 @@ export async function runConnections(opts: {
       }
       await settle();
       const rssByNode = readRss();
+      const heap = (await opts.heapBytes?.()) ?? null;
       const previous = steps.at(-1);
       const step: ConnectionStep = {
         sockets: held,
@@ -131,11 +138,13 @@ export async function runConnections(opts: {
         rssTotal: total(rssByNode),
         rssPerSocketBytes: held > 0 ? Math.round((total(rssByNode) - baseline) / held) : null,
         marginalPerSocketBytes: opened > 0 ? Math.round((total(rssByNode) - (previous?.rssTotal ?? baseline)) / opened) : null,
+        heapPerSocketBytes: heap !== null && baselineHeap !== null && held > 0 ? Math.round((heap - baselineHeap) / held) : null,
       };
       steps.push(step);
       opts.log(
         `  ${opts.label.padEnd(10)} ${String(held).padStart(6)} idle sockets: RSS ${(step.rssTotal / 1024 ** 2).toFixed(1)} MB over the nodes, ` +
-          `${step.rssPerSocketBytes === null ? "-" : (step.rssPerSocketBytes / 1024).toFixed(1)} KB/socket, ${step.connectsPerSec} connects/s` +
+          `${step.rssPerSocketBytes === null ? "-" : (step.rssPerSocketBytes / 1024).toFixed(1)} KB/socket` +
+          `${step.heapPerSocketBytes === null ? "" : ` (heap ${(step.heapPerSocketBytes / 1024).toFixed(1)} KB)`}, ${step.connectsPerSec} connects/s` +
           (failed > 0 ? `, ${failed} failed (${step.firstError})` : ""),
       );
       if (failed > 0 && opened === 0) break;

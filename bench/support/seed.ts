@@ -3,14 +3,23 @@
 import { serviceToken, token } from "../../test/support/tokens.js";
 import type { BenchPair } from "../load/chat-load-worker.js";
 
+const ATTEMPTS = 4;
+
+/** One request; a 5xx or 429 (a machine too busy for a pool checkout in time) is tried again. */
 async function call(url: string, method: string, jwt: string, body: unknown): Promise<{ id?: string }> {
-  const res = await fetch(url, {
-    method,
-    headers: { authorization: `Bearer ${jwt}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${new URL(url).pathname}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { id?: string };
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${jwt}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (res.status < 300) return (await res.json()) as { id?: string };
+    const text = await res.text();
+    if (attempt >= ATTEMPTS || (res.status < 500 && res.status !== 429)) {
+      throw new Error(`${method} ${new URL(url).pathname}: ${res.status} ${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 250 * attempt));
+  }
 }
 
 /**

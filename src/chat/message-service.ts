@@ -87,7 +87,7 @@ export class MessageService {
             : { userId: caller.userId === context.buyerId ? context.sellerId : context.buyerId, delayMs: this.deps.unreadWebhookDelayMs },
       });
       if (!stored) {
-        const existing = await messages.findByClientId(req.conversationId, caller.userId, req.clientId);
+        const existing = await messages.findByClientId(lock, req.conversationId, caller.userId, req.clientId);
         return { message: presenter.message(existing!), created: false };
       }
       this.deps.onStored?.();
@@ -95,7 +95,7 @@ export class MessageService {
       const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
       const opened =
         stored.seq === 1
-          ? { userId: context.sellerId, conversation: await this.conversationFor(context.sellerId, stored.conversationId) }
+          ? { userId: context.sellerId, conversation: await this.conversationFor(context.sellerId, stored.conversationId, lock) }
           : null;
       await this.publishSafely(
         { type: "message.created", to: [context.buyerId, context.sellerId], message, recipientId, opened });
@@ -215,8 +215,8 @@ export class MessageService {
     }
   }
 
-  private async conversationFor(userId: string, conversationId: string) {
-    const record = await this.deps.conversations.findForUser(userId, conversationId);
+  private async conversationFor(userId: string, conversationId: string, lock: ConversationLock) {
+    const record = await this.deps.conversations.findForUser(userId, conversationId, lock);
     return this.deps.presenter.conversation(record!);
   }
 

@@ -49,7 +49,9 @@ export interface PresenceServiceDeps {
   onSweepHealth?: (ok: boolean, err?: unknown) => void;
 }
 
-const idList = z.array(externalId).min(1, "userIds: at least one id is required").max(MAX_PRESENCE_IDS, `userIds: at most ${MAX_PRESENCE_IDS} ids`);
+const presenceQuery = z.object({
+  userIds: z.array(externalId).min(1, "at least one id is required").max(MAX_PRESENCE_IDS, `at most ${MAX_PRESENCE_IDS} ids`),
+});
 
 export class PresenceService {
   /** This node's open sockets per user. */
@@ -123,7 +125,7 @@ export class PresenceService {
 
   /** GET /api/presence?userIds=a,b: contacts and oneself as they are, anyone else offline and unknown. */
   async lookup(caller: Principal, query: unknown): Promise<PresenceView[]> {
-    const ids = [...new Set(parse(idList, splitIds(query)))];
+    const ids = [...new Set(parse(presenceQuery, { userIds: splitIds(query) }).userIds)];
     const visible = await this.deps.repository.visibleTo(caller.userId, ids);
     let status;
     try {

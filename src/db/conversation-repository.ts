@@ -4,6 +4,7 @@ import type pg from "pg";
 import type { ListingStatus } from "../chat/shapes.js";
 import { MESSAGE_COLUMNS, iso, toMessageRecord, type MessageRow } from "./message-sql.js";
 import type { ConversationRecord } from "./records.js";
+import type { ConversationLock } from "./message-repository.js";
 
 const VIEW_SELECT = `
   SELECT c.id, c.buyer_id, c.seller_id, c.last_seq, c.created_at, c.updated_at, c.last_activity_at,
@@ -66,9 +67,13 @@ export interface ListingForOpening {
 export class ConversationRepository {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** One conversation as seen by `userId`, or null when it is not theirs to see. */
-  async findForUser(userId: string, conversationId: string): Promise<ConversationRecord | null> {
-    const { rows } = await this.pool.query<ConversationRow>(
+  /**
+   * One conversation as seen by `userId`, or null when it is not theirs to see. Pass the lock
+   * when holding one: the read then runs on the locked connection instead of waiting for a second
+   * one from a pool that other senders may hold.
+   */
+  async findForUser(userId: string, conversationId: string, via?: ConversationLock): Promise<ConversationRecord | null> {
+    const { rows } = await (via?.client ?? this.pool).query<ConversationRow>(
       `${VIEW_SELECT} WHERE c.id = $2 AND ${VISIBLE_TO_CALLER}`,
       [userId, conversationId],
     );

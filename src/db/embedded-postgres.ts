@@ -202,9 +202,13 @@ async function acquireDataDirLock(dataDir: string): Promise<DataDirLock> {
       if (code !== "EEXIST") {
         throw new EmbeddedDatabaseError(`DATA_DIR ${dataDir} is not writable: ${oneLine(err)}`);
       }
+      // An unreadable lock names no pid (NaN): it is treated as stale, and if it cannot be
+      // removed either, the second attempt fails and reports the directory as in use.
       const pid = Number.parseInt((await readFile(path, "utf8").catch(() => "")).trim(), 10);
       if (attempt === 0 && !isOtherLiveProcess(pid)) {
-        await unlink(path).catch(() => undefined);
+        await unlink(path).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== "ENOENT") throw new EmbeddedDatabaseError(`DATA_DIR ${dataDir}: stale lock ${path} cannot be removed: ${oneLine(e)}`);
+        });
         continue;
       }
       throw new EmbeddedDatabaseError(
@@ -281,7 +285,9 @@ async function openPGlite(pgDataDir: string): Promise<PGlite> {
       onStdout: () => true,
     });
   } catch (err) {
-    const detail = stderr.filter((l) => /FATAL|PANIC|ERROR|Aborted|abort/i.test(l)).at(-1) ?? oneLine(err);
+    // PostgreSQL's own reason, without its log prefix (timestamp, pid).
+    const reason = stderr.filter((l) => /FATAL|PANIC|ERROR|Aborted|abort/i.test(l)).at(-1);
+    const detail = reason?.replace(/^.*?\b(FATAL|PANIC|ERROR):\s*/, "$1: ") ?? oneLine(err);
     throw new EmbeddedDatabaseError(
       `embedded database in ${pgDataDir} cannot be opened (${detail.trim()}): ` +
         "it may be damaged; move the directory away to start with an empty database",
@@ -400,6 +406,8 @@ class SessionServer {
           this.db.execProtocolRawStream(unit.bytes, {
             onRawData: (data) => {
               tail.push(data);
+              // `data` is a view into PGlite's WebAssembly memory, which the next statement
+              // overwrites; a socket keeps what it cannot send at once, so it gets a copy.
               if (!unit.discard) unit.connection.write(data);
             },
           }),

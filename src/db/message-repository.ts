@@ -181,8 +181,9 @@ export class MessageRepository {
     }
   }
 
-  async findByClientId(conversationId: string, senderId: string, clientId: string): Promise<MessageRecord | null> {
-    const { rows } = await this.pool.query<MessageRow>(
+  /** The stored message of a clientId, read on the locked connection (see insert()). */
+  async findByClientId(lock: ConversationLock, conversationId: string, senderId: string, clientId: string): Promise<MessageRecord | null> {
+    const { rows } = await lock.client.query<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = $1 AND m.sender_id = $2 AND m.client_id = $3`,
       [conversationId, senderId, clientId],
     );

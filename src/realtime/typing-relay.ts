@@ -16,6 +16,11 @@ export class TypingRelay {
   ) {}
 
   onEvent(event: ChatEvent): void {
+    // The typist's message ends their indicator, whether or not their client says so.
+    if (event.type === "message.created") {
+      this.onEvent({ type: "typing", conversationId: event.message.conversationId, userId: event.message.senderId, typing: false });
+      return;
+    }
     if (event.type !== "typing") return;
     const { conversationId, userId } = event;
     // User ids never hold whitespace (schemas.ts externalId), so the key is unambiguous.

@@ -9,7 +9,7 @@ import { cp, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/p
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { startEmbeddedPostgres } from "../../src/db/embedded-postgres.js";
 
 const MIGRATIONS = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
@@ -23,7 +23,8 @@ export async function createEmbeddedDataDir(): Promise<string> {
   return dataDir;
 }
 
-async function embeddedTemplate(): Promise<string> {
+/** The migrated template DATA_DIR, built on first use (also by the embedded project's globalSetup). */
+export async function embeddedTemplate(): Promise<string> {
   const dir = join(tmpdir(), `marketchat-pglite-template-${await templateKey()}`);
   if (existsSync(join(dir, READY))) return dir;
   // Built aside and renamed into place: test files starting in parallel may race to build it,
@@ -54,4 +55,15 @@ async function templateKey(): Promise<string> {
     hash.update(name).update(await readFile(file));
   }
   return hash.digest("hex").slice(0, 16);
+}
+
+// `node --import tsx test/support/embedded-template.ts`: build the template (embedded-global-setup.ts).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  embeddedTemplate().then(
+    (dir) => console.log(dir),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }
