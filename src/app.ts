@@ -8,7 +8,6 @@ import { createTokenVerifier, type TokenVerifier } from "./auth/token-verifier.j
 import { createDatabase, type Database } from "./db/database.js";
 // Embedded mode (issue 8): PGlite under DATA_DIR when there is no DATABASE_URL.
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from "./db/embedded-postgres.js";
-import { EmbeddedMessageRepository } from "./db/embedded-message-repository.js";
 import { ConversationRepository } from "./db/conversation-repository.js";
 import { MessageRepository } from "./db/message-repository.js";
 import { ParticipantRepository } from "./db/participant-repository.js";
@@ -175,7 +174,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const marketplace = new MarketplaceService(new UserRepository(db.pool), new ListingRepository(db.pool));
   const messages = new MessageService({
     onStored: () => metrics.messagesSent.inc(),
-    messages: embedded ? new EmbeddedMessageRepository(db.pool) : new MessageRepository(db.pool),
+    messages: new MessageRepository(db.pool),
     participants: new ParticipantRepository(db.pool),
     conversations: conversationRepo,
     presenter,

@@ -75,6 +75,31 @@ describe("across nodes", () => {
     expect(history.body.items.map((m: Msg) => m.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
   });
 
+  it("a small pool survives bursts: 4 first messages at once, 20 sends into one conversation, all stored and delivered", async () => {
+    // Senders queued on a busy conversation must not hold pooled connections, and the first
+    // message's extra read must not need a second one: with 2 connections either mistake stalls.
+    const small = await startNode(env, "node-small-pool", { DATABASE_POOL_SIZE: "2" });
+    try {
+      const convs = await Promise.all(["p1", "p2", "p3", "p4"].map((t) => conversation(`pool-${t}`)));
+      const sellers = await Promise.all(convs.map((c) => socket(small, c.seller)));
+      const opened = sellers.map((s) => record<{ id: string }>(s, "conversation:new"));
+      const buyers = await Promise.all(convs.map((c) => socket(small, c.buyer)));
+      const firsts = await Promise.all(
+        convs.map((c, i) => emitAck<{ ok: boolean }>(buyers[i]!, "message:send", { conversationId: c.id, clientId: randomUUID(), content: "first" })),
+      );
+      expect(firsts.every((a) => a.ok)).toBe(true);
+      for (const got of opened) await expect.poll(() => got.length).toBe(1);
+      const burst = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          emitAck<{ ok: boolean }>(buyers[0]!, "message:send", { conversationId: convs[0]!.id, clientId: randomUUID(), content: `b${i}` }),
+        ),
+      );
+      expect(burst.every((a) => a.ok)).toBe(true);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it("a client that loses its ack, reconnects to the other node and resends gets the same message, delivered once", async () => {
     const c = await conversation("retry");
     const seller = await socket(b, c.seller);

@@ -408,7 +408,7 @@ class SessionServer {
               tail.push(data);
               // `data` is a view into PGlite's WebAssembly memory, which the next statement
               // overwrites; a socket keeps what it cannot send at once, so it gets a copy.
-              if (!unit.discard) unit.connection.write(data);
+              if (!unit.discard) unit.connection.write(Buffer.from(data));
             },
           }),
         );

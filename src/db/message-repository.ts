@@ -11,6 +11,7 @@ import { MESSAGE_COLUMNS, toMessageRecord, type MessageRow } from "./message-sql
 import type { AttachmentRecord, MessageRecord } from "./records.js";
 import type { ListingStatus } from "../chat/shapes.js";
 import { isUniqueViolation } from "./database.js";
+import { KeyedMutex } from "./keyed-mutex.js";
 
 export interface SendContext {
   buyerId: string;
@@ -59,12 +60,22 @@ const UNREAD_WEBHOOK_CTE = `, w AS (
 
 const LOCK_KEY = (conversationIdSql: string) => `hashtextextended(${conversationIdSql}::text, 0)`;
 
-/** A pooled connection holding a conversation's ordering lock; `release` unlocks and returns it. */
+/**
+ * A conversation's ordering lock: this process's mutex for the conversation, then a pooled
+ * connection holding the PostgreSQL advisory lock (which orders the nodes). `release` unlocks,
+ * returns the connection, then lets the next local sender in.
+ *
+ * The local mutex comes first so that senders queued behind a busy conversation wait without
+ * holding pooled connections: a burst into one conversation cannot starve the pool for every other
+ * conversation on the node. It is also what orders sends in embedded mode, where every pooled
+ * connection shares PGlite's one session and advisory locks are re-entrant.
+ */
 export class ConversationLock {
   private locked = true;
   constructor(
     readonly client: pg.PoolClient,
     private readonly conversationId: string,
+    private readonly releaseLocal: () => void,
   ) {}
 
   async release(): Promise<void> {
@@ -77,12 +88,42 @@ export class ConversationLock {
       // Destroying the connection ends its session, which releases the lock anyway.
       this.client.release(err as Error);
       throw err;
+    } finally {
+      this.releaseLocal();
     }
   }
 }
 
 export class MessageRepository {
+  private readonly local = new KeyedMutex();
+
   constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Takes the local mutex on `key`, then runs `sql` (which takes the advisory lock on the row's
+   * conversation) on a pooled connection. No row: nothing is held.
+   */
+  private async lockAndRead<R extends { conversation_id: string }>(
+    key: string,
+    sql: string,
+    params: unknown[],
+  ): Promise<{ lock: ConversationLock; row: R } | null> {
+    const releaseLocal = await this.local.acquire(key);
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.pool.connect();
+      const { rows } = await client.query<R>(sql, params);
+      const row = rows[0];
+      if (row) return { lock: new ConversationLock(client, row.conversation_id, releaseLocal), row };
+    } catch (err) {
+      client?.release();
+      releaseLocal();
+      throw err;
+    }
+    client.release();
+    releaseLocal();
+    return null;
+  }
 
   /**
    * Statement 1 of a send: locks the conversation (only when the caller is a participant who can
@@ -96,35 +137,26 @@ export class MessageRepository {
     replyToId: string | null,
     attachmentIds: string[],
   ): Promise<{ lock: ConversationLock; context: SendContext } | null> {
-    const client = await this.pool.connect();
-    let rows: SendRow[];
-    try {
-      ({ rows } = await client.query<SendRow>(
-        `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked,
-                c.buyer_id, c.seller_id, c.last_seq, l.status::text AS listing_status,
-                (SELECT banned_at IS NOT NULL FROM users WHERE id = $2) AS sender_banned,
-                EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = c.buyer_id AND k.blocked_id = c.seller_id)
-                                                 OR (k.blocker_id = c.seller_id AND k.blocked_id = c.buyer_id)) AS blocked,
-                (SELECT row_to_json(x) FROM (SELECT ${MESSAGE_COLUMNS} FROM messages m
-                   WHERE m.conversation_id = c.id AND m.sender_id = $2 AND m.client_id = $3) x) AS existing,
-                ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $4 AND r.conversation_id = c.id)) AS reply_ok,
-                COALESCE((SELECT json_agg(json_build_object('id', a.id, 'kind', a.kind, 'free', a.message_id IS NULL))
-                          FROM attachments a WHERE a.id = ANY($5::uuid[]) AND a.uploader_id = $2), '[]'::json) AS attachments
-         FROM conversations c JOIN listings l ON l.id = c.listing_id
-         WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))`,
-        [conversationId, senderId, clientId, replyToId, attachmentIds],
-      ));
-    } catch (err) {
-      client.release();
-      throw err;
-    }
-    const row = rows[0];
-    if (!row) {
-      client.release();
-      return null;
-    }
+    const locked = await this.lockAndRead<SendRow>(
+      `c:${conversationId}`,
+      `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked, c.id AS conversation_id,
+              c.buyer_id, c.seller_id, c.last_seq, l.status::text AS listing_status,
+              (SELECT banned_at IS NOT NULL FROM users WHERE id = $2) AS sender_banned,
+              EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = c.buyer_id AND k.blocked_id = c.seller_id)
+                                               OR (k.blocker_id = c.seller_id AND k.blocked_id = c.buyer_id)) AS blocked,
+              (SELECT row_to_json(x) FROM (SELECT ${MESSAGE_COLUMNS} FROM messages m
+                 WHERE m.conversation_id = c.id AND m.sender_id = $2 AND m.client_id = $3) x) AS existing,
+              ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $4 AND r.conversation_id = c.id)) AS reply_ok,
+              COALESCE((SELECT json_agg(json_build_object('id', a.id, 'kind', a.kind, 'free', a.message_id IS NULL))
+                        FROM attachments a WHERE a.id = ANY($5::uuid[]) AND a.uploader_id = $2), '[]'::json) AS attachments
+       FROM conversations c JOIN listings l ON l.id = c.listing_id
+       WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))`,
+      [conversationId, senderId, clientId, replyToId, attachmentIds],
+    );
+    if (!locked) return null;
+    const { lock, row } = locked;
     return {
-      lock: new ConversationLock(client, conversationId),
+      lock,
       context: {
         buyerId: row.buyer_id,
         sellerId: row.seller_id,
@@ -200,27 +232,20 @@ export class MessageRepository {
     userId: string,
     admin: boolean,
   ): Promise<{ lock: ConversationLock; access: MessageAccess } | null> {
-    const client = await this.pool.connect();
-    let rows: (MessageRow & { locked: boolean; buyer_id: string; seller_id: string; listing_status: ListingStatus })[];
-    try {
-      ({ rows } = await client.query(
-        `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked,
-                c.buyer_id, c.seller_id, l.status::text AS listing_status, ${MESSAGE_COLUMNS}
-         FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN listings l ON l.id = c.listing_id
-         WHERE m.id = $1 AND ($3 OR c.buyer_id = $2 OR c.seller_id = $2)`,
-        [messageId, userId, admin],
-      ));
-    } catch (err) {
-      client.release();
-      throw err;
-    }
-    const row = rows[0];
-    if (!row) {
-      client.release();
-      return null;
-    }
+    // Keyed by message locally: edits and unsends of one message queue here; the advisory lock
+    // on the conversation orders them across nodes.
+    const locked = await this.lockAndRead<MessageRow & { buyer_id: string; seller_id: string; listing_status: ListingStatus }>(
+      `m:${messageId}`,
+      `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked,
+              c.buyer_id, c.seller_id, l.status::text AS listing_status, ${MESSAGE_COLUMNS}
+       FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN listings l ON l.id = c.listing_id
+       WHERE m.id = $1 AND ($3 OR c.buyer_id = $2 OR c.seller_id = $2)`,
+      [messageId, userId, admin],
+    );
+    if (!locked) return null;
+    const { lock, row } = locked;
     return {
-      lock: new ConversationLock(client, row.conversation_id),
+      lock,
       access: {
         message: toMessageRecord(row),
         buyerId: row.buyer_id,
@@ -277,7 +302,7 @@ export class MessageRepository {
 }
 
 interface SendRow {
-  locked: boolean;
+  conversation_id: string;
   buyer_id: string;
   seller_id: string;
   last_seq: number;
