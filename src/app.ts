@@ -174,7 +174,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const marketplace = new MarketplaceService(new UserRepository(db.pool), new ListingRepository(db.pool));
   const messages = new MessageService({
     onStored: () => metrics.messagesSent.inc(),
-    messages: new MessageRepository(db.pool),
+    messages: new MessageRepository(db.pool, { preparedStatements: !embedded }),
     participants: new ParticipantRepository(db.pool),
     conversations: conversationRepo,
     presenter,

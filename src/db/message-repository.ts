@@ -59,6 +59,12 @@ const UNREAD_WEBHOOK_CTE = `, w AS (
          )`;
 
 const LOCK_KEY = (conversationIdSql: string) => `hashtextextended(${conversationIdSql}::text, 0)`;
+const UNLOCK_SQL = `SELECT pg_advisory_unlock(${LOCK_KEY("$1::uuid")})`;
+
+/** A query, named (prepared once per connection) when `prepared`; the name must always carry the same text. */
+function statement(prepared: boolean, name: string, text: string, values: unknown[]): pg.QueryConfig {
+  return prepared ? { name, text, values } : { text, values };
+}
 
 /**
  * A conversation's ordering lock: this process's mutex for the conversation, then a pooled
@@ -76,13 +82,14 @@ export class ConversationLock {
     readonly client: pg.PoolClient,
     private readonly conversationId: string,
     private readonly releaseLocal: () => void,
+    private readonly prepared: boolean,
   ) {}
 
   async release(): Promise<void> {
     if (!this.locked) return;
     this.locked = false;
     try {
-      await this.client.query(`SELECT pg_advisory_unlock(${LOCK_KEY("$1::uuid")})`, [this.conversationId]);
+      await this.client.query(statement(this.prepared, "chat_unlock", UNLOCK_SQL, [this.conversationId]));
       this.client.release();
     } catch (err) {
       // Destroying the connection ends its session, which releases the lock anyway.
@@ -94,10 +101,25 @@ export class ConversationLock {
   }
 }
 
+export interface MessageRepositoryOptions {
+  /**
+   * Name the hot statements so each connection parses and plans them once (default on). Off in
+   * embedded mode: there every pooled connection shares PGlite's one session, where a second
+   * connection preparing the same name would collide.
+   */
+  preparedStatements?: boolean;
+}
+
 export class MessageRepository {
   private readonly local = new KeyedMutex();
+  private readonly prepared: boolean;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    options: MessageRepositoryOptions = {},
+  ) {
+    this.prepared = options.preparedStatements ?? true;
+  }
 
   /**
    * Takes the local mutex on `key`, then runs `sql` (which takes the advisory lock on the row's
@@ -105,6 +127,7 @@ export class MessageRepository {
    */
   private async lockAndRead<R extends { conversation_id: string }>(
     key: string,
+    name: string,
     sql: string,
     params: unknown[],
   ): Promise<{ lock: ConversationLock; row: R } | null> {
@@ -112,9 +135,9 @@ export class MessageRepository {
     let client: pg.PoolClient | undefined;
     try {
       client = await this.pool.connect();
-      const { rows } = await client.query<R>(sql, params);
+      const { rows } = await client.query<R>(statement(this.prepared, name, sql, params));
       const row = rows[0];
-      if (row) return { lock: new ConversationLock(client, row.conversation_id, releaseLocal), row };
+      if (row) return { lock: new ConversationLock(client, row.conversation_id, releaseLocal, this.prepared), row };
     } catch (err) {
       client?.release();
       releaseLocal();
@@ -139,6 +162,7 @@ export class MessageRepository {
   ): Promise<{ lock: ConversationLock; context: SendContext } | null> {
     const locked = await this.lockAndRead<SendRow>(
       `c:${conversationId}`,
+      "chat_send_read",
       `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked, c.id AS conversation_id,
               c.buyer_id, c.seller_id, c.last_seq, l.status::text AS listing_status,
               (SELECT banned_at IS NOT NULL FROM users WHERE id = $2) AS sender_banned,
@@ -179,6 +203,9 @@ export class MessageRepository {
   async insert(lock: ConversationLock, m: NewMessage): Promise<MessageRecord | null> {
     try {
       const { rows } = await lock.client.query<MessageRow>(
+        statement(
+          this.prepared,
+          m.unreadWebhook ? "chat_send_write_webhook" : "chat_send_write",
         `WITH c AS (
            UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(), updated_at = now()
            WHERE id = $1 RETURNING id, last_seq, last_activity_at
@@ -205,6 +232,7 @@ export class MessageRepository {
           m.conversationId, m.senderId, m.clientId, m.type, m.content, m.replyToId, m.attachmentIds,
           ...(m.unreadWebhook ? [m.unreadWebhook.userId, m.unreadWebhook.delayMs] : []),
         ],
+        ),
       );
       return toMessageRecord(rows[0]!);
     } catch (err) {
@@ -236,6 +264,7 @@ export class MessageRepository {
     // on the conversation orders them across nodes.
     const locked = await this.lockAndRead<MessageRow & { buyer_id: string; seller_id: string; listing_status: ListingStatus }>(
       `m:${messageId}`,
+      "chat_message_lock",
       `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked,
               c.buyer_id, c.seller_id, l.status::text AS listing_status, ${MESSAGE_COLUMNS}
        FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN listings l ON l.id = c.listing_id
