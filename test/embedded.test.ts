@@ -137,6 +137,8 @@ describe("npm start with no DATABASE_URL, REDIS_URL or JWT_SECRET", () => {
 
       expect(await node.stop()).toBe(0);
       expect(existsSync(join(dataDir, "marketchat.lock"))).toBe(false);
+      expect(existsSync(join(dataDir, "run", ".s.PGSQL.5432"))).toBe(false);
+      expect(statSync(join(dataDir, "run")).mode & 0o777).toBe(0o700);
 
       node = await startNode(embeddedEnv(dataDir), "embedded-2", NO_KEY, { startTimeoutMs: FIRST_START_MS });
       // Same secret: the tokens minted before the restart still work.
@@ -156,7 +158,7 @@ describe("npm start with no DATABASE_URL, REDIS_URL or JWT_SECRET", () => {
     FIRST_START_MS * 2 + 60_000,
   );
 
-  it("keeps an acknowledged message through kill -9, and takes over the dead process's lock", async () => {
+  it("keeps an acknowledged message through kill -9, and takes over the dead process's lock and socket", async () => {
     expect(node).toBeDefined();
     const demo = await readDemoEnv(dataDir);
     const list = (await (await api(node!, demo.BUYER_TOKEN!, "GET", "/api/conversations")).json()) as { items: { id: string }[] };
@@ -172,6 +174,8 @@ describe("npm start with no DATABASE_URL, REDIS_URL or JWT_SECRET", () => {
     const deadPid = node!.child.pid!;
     await node!.kill();
     expect((await readFile(join(dataDir, "marketchat.lock"), "utf8")).trim()).toBe(String(deadPid));
+    // The dead node's socket is left behind too: the next start replaces it.
+    expect(existsSync(join(dataDir, "run", ".s.PGSQL.5432"))).toBe(true);
 
     node = await startNode(embeddedEnv(dataDir), "embedded-3", NO_KEY, { startTimeoutMs: FIRST_START_MS });
     const res = await api(node, demo.BUYER_TOKEN!, "GET", `/api/conversations/${conversationId}/messages?after=2`);

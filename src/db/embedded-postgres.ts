@@ -18,10 +18,10 @@
 // and a connection that opens a transaction block holds every other connection until it ends it.
 import { randomBytes } from "node:crypto";
 import { existsSync, unlinkSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import { migrate } from "./migrator.js";
 
@@ -67,6 +67,9 @@ const LOCK_FILE = "marketchat.lock";
 const PG_SUBDIR = "pgdata";
 // pg connects to <host>/.s.PGSQL.<port> for a socket directory; 5432 is its default port.
 const SOCKET_NAME = ".s.PGSQL.5432";
+const RUN_SUBDIR = "run";
+// sun_path is 104 bytes on macOS and 108 on Linux, the terminating NUL included.
+const MAX_SOCKET_PATH_BYTES = 100;
 
 /**
  * Open (or create) the embedded database under `dataDir`, apply the migrations and serve it.
@@ -134,7 +137,8 @@ async function serve(
   const db = await openPGlite(pgDataDir);
   const server = new SessionServer(db, onFatal);
   try {
-    const url = await server.listen();
+    // pgdata and pgdata.creating both sit in DATA_DIR, and so does the socket's directory.
+    const url = await server.listen(join(dirname(pgDataDir), RUN_SUBDIR));
     // The schema engine's own pool (one connection) comes and goes through the same server.
     const applied = migrateAtStart ? (await migrate(url, { createDatabase: false, log })).applied : [];
     return { db, server, url, applied };
@@ -330,14 +334,15 @@ class SessionServer {
   private failed: Error | null = null;
   private closing = false;
   private socketDir: string | null = null;
+  private ownsSocketDir = false;
 
   constructor(
     private readonly db: PGlite,
     private readonly onFatal: (err: Error) => void,
   ) {}
 
-  /** Listens on a socket in a fresh 0700 directory (a loopback port on Windows); returns the URL. */
-  async listen(): Promise<string> {
+  /** Listens on a Unix socket in `runDir` (0700; a loopback port on Windows); returns the URL. */
+  async listen(runDir: string): Promise<string> {
     if (process.platform === "win32") {
       // No Unix sockets for pg on Windows: a loopback port. Like the socket directory, it is for
       // this process only; on a shared Windows machine other local users could reach it.
@@ -346,10 +351,19 @@ class SessionServer {
       const port = typeof address === "object" && address ? address.port : 0;
       return `postgresql://postgres@127.0.0.1:${port}/postgres`;
     }
-    // mkdtemp creates the directory 0700: no other local user can reach the socket inside, which
-    // matters because PGlite accepts any user without a password. A short path under tmpdir also
-    // keeps clear of the ~100-byte limit on socket paths, which a deep DATA_DIR could exceed.
-    this.socketDir = await mkdtemp(join(tmpdir(), `marketchat-${randomBytes(3).toString("hex")}-`));
+    // The socket sits in DATA_DIR/run, mode 0700 (as PostgreSQL keeps its socket by its data):
+    // no other local user can reach it, which matters because PGlite accepts any user without a
+    // password, and one left by kill -9 is simply replaced (we hold DATA_DIR's lock). Socket paths
+    // are limited to about 100 bytes, so a deep DATA_DIR gets a fresh 0700 directory under tmpdir.
+    if (Buffer.byteLength(join(runDir, SOCKET_NAME)) <= MAX_SOCKET_PATH_BYTES) {
+      await mkdir(runDir, { recursive: true, mode: 0o700 });
+      await chmod(runDir, 0o700);
+      await rm(join(runDir, SOCKET_NAME), { force: true });
+      this.socketDir = runDir;
+    } else {
+      this.socketDir = await mkdtemp(join(tmpdir(), `marketchat-${randomBytes(3).toString("hex")}-`));
+      this.ownsSocketDir = true;
+    }
     const path = join(this.socketDir, SOCKET_NAME);
     await new Promise<void>((ok, fail) => this.server.once("error", fail).listen(path, ok));
     return `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(this.socketDir)}`;
@@ -362,7 +376,9 @@ class SessionServer {
     await new Promise<void>((ok) => this.server.close(() => ok()));
     // Let a unit that is running finish before PGlite is closed under it.
     await this.db.runExclusive(async () => undefined);
-    if (this.socketDir) await rm(this.socketDir, { recursive: true, force: true });
+    if (this.socketDir) {
+      await rm(this.ownsSocketDir ? this.socketDir : join(this.socketDir, SOCKET_NAME), { recursive: true, force: true });
+    }
   }
 
   private accept(socket: Socket): void {
