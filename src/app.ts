@@ -1,81 +1,71 @@
 // buildApp(config): the whole service as a Fastify instance with Socket.IO attached. It never
 // listens (main.ts does), so tests drive HTTP through inject() and sockets on an ephemeral port.
-import Fastify, { type FastifyInstance } from "fastify";
-import { createAdapter } from "@socket.io/redis-adapter";
+// This is the composition root: it builds the stores (cluster/, db/, media/), the rules (chat/) on
+// top of them, then the transports (http/, realtime/), and stops them in reverse order.
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Config } from "./config/config.js";
 import { ConfigError } from "./config/config.js";
 import { createTokenVerifier, type TokenVerifier } from "./auth/token-verifier.js";
 import { createDatabase, type Database } from "./db/database.js";
-// Embedded mode (issue 8): PGlite under DATA_DIR when there is no DATABASE_URL.
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from "./db/embedded-postgres.js";
 import { ConversationRepository } from "./db/conversation-repository.js";
 import { MessageRepository } from "./db/message-repository.js";
 import { ParticipantRepository } from "./db/participant-repository.js";
 import { UserRepository } from "./db/user-repository.js";
 import { ListingRepository } from "./db/listing-repository.js";
+import { PresenceRepository } from "./db/presence-repository.js";
+import { AttachmentRepository } from "./db/attachment-repository.js";
+import { BlockRepository } from "./db/block-repository.js";
+import { ReportRepository } from "./db/report-repository.js";
+import { BanRepository } from "./db/ban-repository.js";
+import { BroadcastRepository } from "./db/broadcast-repository.js";
+import { SearchRepository } from "./db/search-repository.js";
+import { WebhookOutbox } from "./db/webhook-outbox.js";
+import { WebhookRepository } from "./db/webhook-repository.js";
 import { ConversationService } from "./chat/conversation-service.js";
 import { MessageService } from "./chat/message-service.js";
 import { MarketplaceService } from "./chat/marketplace-service.js";
 import { UserService } from "./chat/user-service.js";
-import { Presenter } from "./chat/presenter.js";
-import { connectRedis, type RedisConnections } from "./cluster/redis.js";
-import type { EventBus } from "./cluster/event-bus.js";
-import { LocalEventBus } from "./cluster/local-event-bus.js";
-import { RedisEventBus } from "./cluster/redis-event-bus.js";
-import { createUrlSigner } from "./media/url-signer.js";
-import { registerErrorHandling } from "./http/error-handler.js";
-import { makeGuards } from "./http/authenticate.js";
-import { createMetrics, instrumentHttp, type Metrics } from "./http/metrics.js";
-import { internalRoutes } from "./http/routes/internal-routes.js";
-import { conversationRoutes } from "./http/routes/conversation-routes.js";
-import { messageRoutes } from "./http/routes/message-routes.js";
-import { opsRoutes, type ReadinessCheck } from "./http/routes/ops-routes.js";
-import { createSocketServer } from "./realtime/socket-server.js";
-import { deliver, type ChatServer } from "./realtime/delivery.js";
-import { conversationHandlers } from "./realtime/handlers/conversation-handlers.js";
-import { messageHandlers } from "./realtime/handlers/message-handlers.js";
-// Presence and typing (issue 5)
-import { PresenceRepository } from "./db/presence-repository.js";
 import { PresenceService } from "./chat/presence-service.js";
 import { TypingService } from "./chat/typing-service.js";
-import type { PresenceStore } from "./cluster/presence-store.js";
-import { LocalPresenceStore } from "./cluster/local-presence-store.js";
-import { RedisPresenceStore } from "./cluster/redis-presence-store.js";
-import { presenceRoutes } from "./http/routes/presence-routes.js";
-import { TypingRelay } from "./realtime/typing-relay.js";
-import { announcePresence, presenceHandlers } from "./realtime/handlers/presence-handlers.js";
-import { typingHandlers } from "./realtime/handlers/typing-handlers.js";
-// Attachments (issue 6)
-import { AttachmentRepository } from "./db/attachment-repository.js";
 import { AttachmentService } from "./chat/attachment-service.js";
+import { ModerationService } from "./chat/moderation-service.js";
+import { BroadcastService } from "./chat/broadcast-service.js";
+import { SearchService } from "./chat/search-service.js";
+import { Presenter } from "./chat/presenter.js";
+import { createClusterBackends } from "./cluster/backends.js";
+import type { RedisConnections } from "./cluster/redis.js";
+import type { EventBus } from "./cluster/event-bus.js";
+import { localRateCheck } from "./cluster/local-rate-limiter.js";
+import { createUrlSigner } from "./media/url-signer.js";
 import { ContentSniffer } from "./media/content-sniffer.js";
 import { ImageProcessor } from "./media/image-processor.js";
 import { LocalFileStorage } from "./media/local-file-storage.js";
 import { startOrphanSweeper } from "./media/orphan-sweeper.js";
 import { createUploadMetrics } from "./media/upload-metrics.js";
 import { MediaPipeline } from "./media/upload-batch.js";
+import { WebhookWorker } from "./webhooks/webhook-worker.js";
+import { registerErrorHandling } from "./http/error-handler.js";
+import { makeGuards } from "./http/authenticate.js";
+import { createMetrics, instrumentHttp, type Metrics } from "./http/metrics.js";
+import { rateLimitCounter, registerRateLimits } from "./http/rate-limit.js";
+import { internalRoutes } from "./http/routes/internal-routes.js";
+import { conversationRoutes } from "./http/routes/conversation-routes.js";
+import { messageRoutes } from "./http/routes/message-routes.js";
+import { presenceRoutes } from "./http/routes/presence-routes.js";
 import { uploadRoutes } from "./http/routes/upload-routes.js";
 import { attachmentRoutes } from "./http/routes/attachment-routes.js";
-// Moderation and broadcasts (issue 7)
-import { BlockRepository } from "./db/block-repository.js";
-import { ReportRepository } from "./db/report-repository.js";
-import { BanRepository } from "./db/ban-repository.js";
-import { BroadcastRepository } from "./db/broadcast-repository.js";
-import { WebhookOutbox } from "./db/webhook-outbox.js";
-import { ModerationService } from "./chat/moderation-service.js";
-import { BroadcastService } from "./chat/broadcast-service.js";
 import { moderationRoutes } from "./http/routes/moderation-routes.js";
 import { adminRoutes } from "./http/routes/admin-routes.js";
-// Search, rate limits, webhooks (issue 9)
-import { SearchRepository } from "./db/search-repository.js";
-import { SearchService } from "./chat/search-service.js";
 import { searchRoutes } from "./http/routes/search-routes.js";
-import type { RateLimiter } from "./cluster/rate-limiter.js";
-import { LocalRateLimiter, localRateCheck } from "./cluster/local-rate-limiter.js";
-import { RedisRateLimiter } from "./cluster/redis-rate-limiter.js";
-import { rateLimitCounter, registerRateLimits } from "./http/rate-limit.js";
-import { WebhookRepository } from "./db/webhook-repository.js";
-import { WebhookWorker } from "./webhooks/webhook-worker.js";
+import { opsRoutes, type ReadinessCheck } from "./http/routes/ops-routes.js";
+import { createSocketServer } from "./realtime/socket-server.js";
+import { deliver, type ChatServer } from "./realtime/delivery.js";
+import { TypingRelay } from "./realtime/typing-relay.js";
+import { conversationHandlers } from "./realtime/handlers/conversation-handlers.js";
+import { messageHandlers } from "./realtime/handlers/message-handlers.js";
+import { announcePresence, presenceHandlers } from "./realtime/handlers/presence-handlers.js";
+import { typingHandlers } from "./realtime/handlers/typing-handlers.js";
 
 const SOCKET_MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 const ATTACHMENT_URL_TTL_SECONDS = 15 * 60;
@@ -120,18 +110,20 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     // A malformed percent-encoding or an over-long path segment names nothing that exists:
     // not_found in the contract's shape, not Fastify's own 400/414 body.
     frameworkErrors: (_err, _request, reply) => {
-      void (reply as import("fastify").FastifyReply).status(404).send({ error: { code: "not_found", message: "Not found" } });
+      void (reply as FastifyReply).status(404).send({ error: { code: "not_found", message: "Not found" } });
     },
   });
   const log = app.log;
+  const logFailure = (err: unknown, what: string) => log.error({ err }, `${what} failed`);
 
+  // ---- Stores -------------------------------------------------------------------------------
   const verify = buildVerifier(config);
-  // Attachments (issue 6): checked first, so a bad UPLOAD_DIR stops start-up before any connection opens.
+  // Checked first, so a bad UPLOAD_DIR stops start-up before any connection opens.
   const storage = new LocalFileStorage(config.UPLOAD_DIR);
   await storage.ensureWritable().catch((err: Error) => {
     throw new ConfigError("UPLOAD_DIR", `is not a writable directory (${err.message})`);
   });
-  // Embedded mode (issue 8): no DATABASE_URL → PGlite under DATA_DIR, migrated here, same SQL.
+  // Embedded mode: no DATABASE_URL → PGlite under DATA_DIR, migrated here; the same SQL runs on it.
   const embedded = config.DATABASE_URL
     ? null
     : await startEmbeddedPostgres({
@@ -145,122 +137,38 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     applicationName: `marketchat:${config.NODE_ID}`,
     onIdleError: (err) => log.warn({ err }, "idle database connection failed"),
   });
-  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, (err) => log.warn({ err: err.message }, "redis error")) : null;
-  const bus: EventBus = redis
-    ? new RedisEventBus(redis.eventsPub, redis.eventsSub, `${config.REDIS_PREFIX}:events`, (err) =>
-        log.error({ err }, "bad event on the bus"),
-      )
-    : new LocalEventBus();
-
+  const cluster = createClusterBackends(config, log);
+  const { redis, bus } = cluster;
   const metrics = createMetrics(config.NODE_ID, () => db.statementCount(), () => redis?.commandCounts() ?? {});
-  // Rate limits (issue 9): shared through Redis when REDIS_URL is set, like the event bus. Message
-  // sends are counted in this node's memory instead: no Redis command per message.
-  const rateLimitedTotal = rateLimitCounter(metrics.registry);
-  const rateLimiter: RateLimiter = redis
-    ? new RedisRateLimiter(redis.command, {
-        prefix: config.REDIS_PREFIX,
-        onError: (err) => log.warn({ err: err.message }, "rate limits unavailable (Redis): allowing requests"),
-        onRecover: () => log.info("rate limits available again"),
-      })
-    : new LocalRateLimiter();
+
+  // ---- Rules --------------------------------------------------------------------------------
   // One signer: the presenter signs attachment URLs with it, the download route verifies them.
   const signer = createUrlSigner(config.JWT_SECRET ?? config.JWT_PUBLIC_KEY!, ATTACHMENT_URL_TTL_SECONDS, {
     stepSeconds: ATTACHMENT_URL_STEP_SECONDS,
   });
   const presenter = new Presenter(signer);
+  const publish = (event: Parameters<EventBus["publish"]>[0]) => bus.publish(event);
   const conversationRepo = new ConversationRepository(db.pool);
+  const participants = new ParticipantRepository(db.pool);
+  const canSee = (userId: string, conversationId: string) => participants.canSee(userId, conversationId);
   const users = new UserService(new UserRepository(db.pool));
   const conversations = new ConversationService(conversationRepo, presenter);
   const marketplace = new MarketplaceService(new UserRepository(db.pool), new ListingRepository(db.pool));
+  const rateLimitedTotal = rateLimitCounter(metrics.registry);
   const messages = new MessageService({
-    onStored: () => metrics.messagesSent.inc(),
     messages: new MessageRepository(db.pool, { preparedStatements: !embedded }),
-    participants: new ParticipantRepository(db.pool),
+    participants,
     conversations: conversationRepo,
     presenter,
-    publish: (event) => bus.publish(event),
+    publish,
     deleteStoredFiles: (keys) => storage.delete(keys),
-    onBackgroundError: (err, what) => log.error({ err }, `${what} failed`),
+    onBackgroundError: logFailure,
+    onStored: () => metrics.messagesSent.inc(),
+    // Sends are counted in this node's memory: no Redis command per message (README, "Rate limits").
     checkSendRate: localRateCheck("messages", config.RATE_LIMIT_MESSAGES, () => rateLimitedTotal.inc({ rule: "messages" })),
     ...(config.WEBHOOK_URL ? { unreadWebhookDelayMs: config.WEBHOOK_DELAY_MS } : {}),
   });
-
-  const io = createSocketServer(app.server, {
-    corsOrigins: config.CORS_ORIGINS,
-    maxPayloadBytes: SOCKET_MAX_PAYLOAD_BYTES,
-    ...(redis ? { adapter: createAdapter(redis.adapterPub, redis.adapterSub, { key: `${config.REDIS_PREFIX}:sio` }) } : {}),
-    verify,
-    users,
-    log,
-  });
-  // Presence and typing: the store follows the event bus's choice (Redis when REDIS_URL is set).
-  // The sweep (proof of life, every second) gets a connection of its own: see redis-presence-store.ts.
-  const presenceSweepConnection = redis?.command.duplicate({ connectionName: "marketchat:presence-sweep" });
-  presenceSweepConnection?.on("error", (err: Error) => log.warn({ err: err.message }, "redis error (presence sweep)"));
-  const presenceStore: PresenceStore = redis
-    ? new RedisPresenceStore(redis.command, {
-        prefix: config.REDIS_PREFIX,
-        nodeId: config.NODE_ID,
-        ttlMs: config.PRESENCE_TTL_MS,
-        graceMs: config.PRESENCE_GRACE_MS,
-        ...(presenceSweepConnection ? { sweepConnection: presenceSweepConnection } : {}),
-      })
-    : new LocalPresenceStore();
-  const presence = new PresenceService({
-    store: presenceStore,
-    repository: new PresenceRepository(db.pool),
-    graceMs: config.PRESENCE_GRACE_MS,
-    announce: announcePresence(io),
-    onBackgroundError: (err, what) => log.error({ err }, `${what} failed`),
-    onSweepHealth: (ok, err) => (ok ? log.info("presence sweep recovered") : log.error({ err }, "presence sweep failing")),
-  });
-  const typingParticipants = new ParticipantRepository(db.pool);
-  const typing = new TypingService({
-    canSee: (userId, conversationId) => typingParticipants.canSee(userId, conversationId),
-    publish: (event) => bus.publish(event),
-    onBackgroundError: (err, what) => log.warn({ err }, `${what} failed`),
-  });
-  const typingRelay = new TypingRelay(io, config.TYPING_TIMEOUT_MS);
-  bus.subscribe((event) => {
-    presence.onChatEvent(event);
-    typingRelay.onEvent(event);
-  });
-  presence.start();
-  io.on("connection", (socket) => {
-    metrics.sockets.inc();
-    socket.on("disconnect", () => metrics.sockets.dec());
-    conversationHandlers(socket, { conversations, log });
-    presenceHandlers(socket, { presence });
-    typingHandlers(socket, { typing, timeoutMs: config.TYPING_TIMEOUT_MS, log });
-    messageHandlers(socket, { messages, log });
-  });
-  bus.subscribe((event) => deliver(io, event, (userId) => users.forget(userId)));
-
-  app.decorate("chat", { config, db, redis, bus, io, metrics, conversations, messages, users });
-
-  registerErrorHandling(app);
-  instrumentHttp(app, metrics.registry);
-  const guards = makeGuards(verify, users);
-  // Rate limits (issue 9): before the routes, whose per-user checks it attaches as they register.
-  registerRateLimits(app, {
-    limiter: rateLimiter,
-    anonymous: config.RATE_LIMIT_ANONYMOUS,
-    counter: rateLimitedTotal,
-    routes: [
-      { name: "conversations", what: "conversations opened", method: "POST", url: "/api/conversations", limit: config.RATE_LIMIT_CONVERSATIONS },
-      { name: "uploads", what: "uploads", method: "POST", url: "/api/uploads", limit: config.RATE_LIMIT_UPLOADS },
-      { name: "reports", what: "reports", method: "POST", url: "/api/reports", limit: config.RATE_LIMIT_REPORTS },
-      { name: "search", what: "searches", method: "GET", url: "/api/search", limit: config.RATE_LIMIT_SEARCH },
-    ],
-  });
-  const checks: ReadinessCheck[] = [{ name: "database", check: () => db.ping() }];
-  if (redis) checks.push({ name: "redis", check: () => redis.command.ping() });
-  opsRoutes(app, { checks, registry: metrics.registry, metricsToken: config.METRICS_TOKEN });
-  internalRoutes(app, { guards, marketplace });
-  conversationRoutes(app, { guards, conversations, messages });
-  messageRoutes(app, { guards, messages });
-  presenceRoutes(app, { guards, presence });
-  // Attachments (issue 6): uploads, downloads and the sweep of uploads never sent.
+  const typing = new TypingService({ canSee, publish, onBackgroundError: (err, what) => log.warn({ err }, `${what} failed`) });
   const images = new ImageProcessor({
     maxInputPixels: config.UPLOAD_MAX_INPUT_PIXELS,
     maxDimension: config.UPLOAD_IMAGE_MAX_DIMENSION,
@@ -283,44 +191,88 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       limits: { maxFileBytes: config.UPLOAD_MAX_FILE_BYTES, maxRequestBytes: config.UPLOAD_MAX_REQUEST_BYTES },
     }),
   });
-  uploadRoutes(app, {
-    guards,
-    attachments,
-    maxFileBytes: config.UPLOAD_MAX_FILE_BYTES,
-    maxRequestBytes: config.UPLOAD_MAX_REQUEST_BYTES,
-  });
-  attachmentRoutes(app, { guards, attachments, signer });
-  // Moderation and broadcasts (issue 7): outbox rows only when someone receives webhooks.
+  // Moderation writes webhook outbox rows only when someone receives webhooks.
   const outbox = new WebhookOutbox(config.WEBHOOK_URL !== undefined);
   const moderation = new ModerationService({
     blocks: new BlockRepository(db.prisma),
     reports: new ReportRepository(db.prisma, outbox),
     bans: new BanRepository(db.prisma, outbox),
     presenter,
-    publish: (event) => bus.publish(event),
+    publish,
     forgetUser: (userId) => users.forget(userId),
-    onBackgroundError: (err, what) => log.error({ err }, `${what} failed`),
+    onBackgroundError: logFailure,
   });
-  const broadcasts = new BroadcastService({
-    broadcasts: new BroadcastRepository(db.prisma),
-    publish: (event) => bus.publish(event),
-    onBackgroundError: (err, what) => log.error({ err }, `${what} failed`),
+  const broadcasts = new BroadcastService({ broadcasts: new BroadcastRepository(db.prisma), publish, onBackgroundError: logFailure });
+  const search = new SearchService({ repository: new SearchRepository(db.pool), presenter, canSee });
+
+  // ---- Realtime -----------------------------------------------------------------------------
+  const io = createSocketServer(app.server, {
+    corsOrigins: config.CORS_ORIGINS,
+    maxPayloadBytes: SOCKET_MAX_PAYLOAD_BYTES,
+    ...(cluster.adapter ? { adapter: cluster.adapter } : {}),
+    verify,
+    users,
+    log,
   });
-  // user.banned is handled by deliver() (it also disconnects); an unban only drops the cache.
+  const presence = new PresenceService({
+    store: cluster.presenceStore,
+    repository: new PresenceRepository(db.pool),
+    graceMs: config.PRESENCE_GRACE_MS,
+    announce: announcePresence(io),
+    onBackgroundError: logFailure,
+    onSweepHealth: (ok, err) => (ok ? log.info("presence sweep recovered") : log.error({ err }, "presence sweep failing")),
+  });
+  const typingRelay = new TypingRelay(io, config.TYPING_TIMEOUT_MS);
+  io.on("connection", (socket) => {
+    metrics.sockets.inc();
+    socket.on("disconnect", () => metrics.sockets.dec());
+    conversationHandlers(socket, { conversations, log });
+    presenceHandlers(socket, { presence });
+    typingHandlers(socket, { typing, timeoutMs: config.TYPING_TIMEOUT_MS, log });
+    messageHandlers(socket, { messages, log });
+  });
   bus.subscribe((event) => {
+    presence.onChatEvent(event);
+    typingRelay.onEvent(event);
+    deliver(io, event, (userId) => users.forget(userId));
+    // user.banned is handled by deliver() (it also disconnects); an unban only drops the cache.
     if (event.type === "user.unbanned") users.forget(event.userId);
   });
+
+  app.decorate("chat", { config, db, redis, bus, io, metrics, conversations, messages, users });
+
+  // ---- HTTP ---------------------------------------------------------------------------------
+  registerErrorHandling(app);
+  instrumentHttp(app, metrics.registry);
+  const guards = makeGuards(verify, users);
+  // Before the routes, whose per-user checks it attaches as they register.
+  registerRateLimits(app, {
+    limiter: cluster.rateLimiter,
+    anonymous: config.RATE_LIMIT_ANONYMOUS,
+    counter: rateLimitedTotal,
+    routes: [
+      { name: "conversations", what: "conversations opened", method: "POST", url: "/api/conversations", limit: config.RATE_LIMIT_CONVERSATIONS },
+      { name: "uploads", what: "uploads", method: "POST", url: "/api/uploads", limit: config.RATE_LIMIT_UPLOADS },
+      { name: "reports", what: "reports", method: "POST", url: "/api/reports", limit: config.RATE_LIMIT_REPORTS },
+      { name: "search", what: "searches", method: "GET", url: "/api/search", limit: config.RATE_LIMIT_SEARCH },
+    ],
+  });
+  const checks: ReadinessCheck[] = [{ name: "database", check: () => db.ping() }];
+  if (cluster.ping) checks.push({ name: "redis", check: cluster.ping });
+  opsRoutes(app, { checks, registry: metrics.registry, metricsToken: config.METRICS_TOKEN });
+  internalRoutes(app, { guards, marketplace });
+  conversationRoutes(app, { guards, conversations, messages });
+  messageRoutes(app, { guards, messages });
+  presenceRoutes(app, { guards, presence });
+  uploadRoutes(app, { guards, attachments, maxFileBytes: config.UPLOAD_MAX_FILE_BYTES, maxRequestBytes: config.UPLOAD_MAX_REQUEST_BYTES });
+  attachmentRoutes(app, { guards, attachments, signer });
   moderationRoutes(app, { guards, moderation });
   adminRoutes(app, { guards, moderation, broadcasts });
-  // Search (issue 9)
-  const searchParticipants = new ParticipantRepository(db.pool);
-  const search = new SearchService({
-    repository: new SearchRepository(db.pool),
-    presenter,
-    canSee: (userId, conversationId) => searchParticipants.canSee(userId, conversationId),
-  });
   searchRoutes(app, { guards, search });
-  // Webhooks (issue 9): every node sends the outbox; only when someone receives it.
+
+  // ---- Background work ----------------------------------------------------------------------
+  presence.start();
+  // Every node sends the webhook outbox, only when someone receives it.
   const webhookWorker = config.WEBHOOK_URL
     ? new WebhookWorker(
         {
@@ -338,7 +290,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
           repository: new WebhookRepository(db.pool),
           conversations: conversationRepo,
           presenter,
-          presence: (userIds) => presenceStore.status(userIds),
+          presence: (userIds) => cluster.presenceStore.status(userIds),
           log,
         },
       )
@@ -354,36 +306,24 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     onError: (err) => log.error({ err }, "upload sweep failed"),
   });
 
-  // Shutdown: first the sockets (an open WebSocket would keep the HTTP server from closing),
-  // then Fastify drains in-flight requests, then the connections underneath.
+  // ---- Shutdown -----------------------------------------------------------------------------
+  // First the sockets (an open WebSocket would keep the HTTP server from closing); then Fastify
+  // drains in-flight requests; then the background work, while the database and Redis are still
+  // there (webhook attempts in flight are released for another node, presence leaves the cluster
+  // and writes pending last-seen times); then the connections underneath.
   app.addHook("preClose", async () => {
     io.local.disconnectSockets(true);
     io.engine.close();
     await Promise.allSettled([...io._nsps.values()].map((nsp) => nsp.adapter.close()));
   });
   app.addHook("onClose", async () => {
-    await bus.close();
-    await redis?.close();
-    await db.close();
-    await embedded?.close();
-  });
-  // Registered after the hook above so it runs before it (onClose hooks run last-registered
-  // first): presence leaves the cluster and writes pending last-seen times while Redis and the
-  // database are still open.
-  app.addHook("onClose", async () => {
+    await webhookWorker?.stop();
+    await orphanSweeper.stop();
     typingRelay.close();
     await presence.close();
-    presenceSweepConnection?.disconnect();
-  });
-  // Attachments (issue 6): registered last so it runs first, while the database is still open.
-  app.addHook("onClose", async () => {
-    await orphanSweeper.stop();
-  });
-  // Webhooks (issue 9): registered last so it runs first; attempts in flight are aborted and their
-  // rows released for another node while the database and presence are still there.
-  app.addHook("onClose", async () => {
-    await webhookWorker?.stop();
-    await rateLimiter.close();
+    await cluster.close();
+    await db.close();
+    await embedded?.close();
   });
   return app;
 }

@@ -130,7 +130,7 @@ describe("redis backend", () => {
     const prefix = uniqueName("rlcost");
     const limiter = new RedisRateLimiter(redis.command, { prefix });
     await limiter.consume("warm", { points: 5, windowMs: 1000 }); // loads the script once
-    const count = () => Object.values(redis.commandCounts()).reduce((a, b) => a + b, 0);
+    const count = () => Object.values(redis.commandCounts().command).reduce((a, b) => a + b, 0);
     const before = count();
     for (let i = 0; i < 20; i++) await limiter.consume(`k${i % 3}`, { points: 5, windowMs: 1000 });
     expect(count() - before).toBe(20);

@@ -11,41 +11,50 @@ export interface RedisConnections {
   /** Ordered chat event fan-out (cluster/redis-event-bus.ts). */
   eventsPub: Redis;
   eventsSub: Redis;
-  /** Commands this process sent, by name (hot-path budgets are tested and benchmarked with it). */
-  commandCounts(): Record<string, number>;
+  /**
+   * Presence's once-a-second proof of life: its own connection, so a queue of slow commands on
+   * `command` cannot delay it, and background work stays apart in the counts.
+   */
+  presenceSweep: Redis;
+  /** Commands this process sent, by connection and name (hot-path budgets are tested with it). */
+  commandCounts(): Record<ConnectionName, Record<string, number>>;
   close(): Promise<void>;
 }
+
+export type ConnectionName = "command" | "adapterPub" | "adapterSub" | "eventsPub" | "eventsSub" | "presenceSweep";
 
 export function connectRedis(url: string, onError: (err: Error) => void): RedisConnections {
   // Pub/sub connections queue their commands while Redis is away (maxRetriesPerRequest: null):
   // the Socket.IO adapter does not handle rejected publishes, and our own publishes are bounded
   // by a timeout in the message service. The command connection fails after a few retries so
   // readiness and presence calls report an outage instead of hanging.
-  const make = (name: string, maxRetriesPerRequest: number | null = null) => {
+  const counts = {} as Record<ConnectionName, Record<string, number>>;
+  const make = (name: ConnectionName, maxRetriesPerRequest: number | null = null) => {
     const client = new Redis(url, {
       connectionName: `marketchat:${name}`,
       maxRetriesPerRequest,
     });
     client.on("error", onError);
     // Every ioredis command, pipelined or not, goes through sendCommand: count it there.
+    const mine: Record<string, number> = (counts[name] = {});
     const send = client.sendCommand.bind(client);
     client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-      counts[command.name] = (counts[command.name] ?? 0) + 1;
+      mine[command.name] = (mine[command.name] ?? 0) + 1;
       return (send as (...args: unknown[]) => unknown)(command, ...rest);
     }) as Redis["sendCommand"];
     return client;
   };
-  const counts: Record<string, number> = {};
-  const conns = {
+  const conns: Record<ConnectionName, Redis> = {
     command: make("command", 3),
-    adapterPub: make("adapter-pub"),
-    adapterSub: make("adapter-sub"),
-    eventsPub: make("events-pub"),
-    eventsSub: make("events-sub"),
+    adapterPub: make("adapterPub"),
+    adapterSub: make("adapterSub"),
+    eventsPub: make("eventsPub"),
+    eventsSub: make("eventsSub"),
+    presenceSweep: make("presenceSweep", 3),
   };
   return {
     ...conns,
-    commandCounts: () => ({ ...counts }),
+    commandCounts: () => Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, { ...v }])) as Record<ConnectionName, Record<string, number>>,
     async close() {
       // QUIT only on a live connection: on one that is reconnecting it would wait for Redis.
       await Promise.all(

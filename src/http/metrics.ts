@@ -12,7 +12,7 @@ export interface Metrics {
 export function createMetrics(
   nodeId: string,
   statementCount: () => number,
-  redisCommandCounts: () => Record<string, number>,
+  redisCommandCounts: () => Record<string, Record<string, number>>,
 ): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
@@ -28,12 +28,14 @@ export function createMetrics(
   });
   new Counter({
     name: "redis_commands_total",
-    help: "Redis commands this node sent, by command",
-    labelNames: ["command"],
+    help: "Redis commands this node sent, by connection and command",
+    labelNames: ["connection", "command"],
     registers: [registry],
     collect() {
       this.reset();
-      for (const [command, n] of Object.entries(redisCommandCounts())) this.inc({ command }, n);
+      for (const [connection, commands] of Object.entries(redisCommandCounts())) {
+        for (const [command, n] of Object.entries(commands)) this.inc({ connection, command }, n);
+      }
     },
   });
   return {
