@@ -65,6 +65,9 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 # package.json is needed at runtime: its "type": "module" makes dist/*.js load as ES modules.
 COPY package.json ./
 COPY --from=build /app/dist ./dist
+# Migrations applied at start-up (MIGRATE_ON_START, default true; compose runs its migrate job
+# first and turns it off) are read from /app/prisma, found by walking up from dist/.
+COPY --from=build /app/prisma ./prisma
 # The data/upload directories must exist, owned by `node`, in the image: an empty named volume
 # mounted there is initialised with this ownership, so the non-root process can write to it.
 # (WORKDIR /app itself stays root-owned, so the default DATA_DIR ./data would not be writable.)

@@ -5,6 +5,12 @@ import { ERRORS } from "../src/errors/errors.js";
 import { auth, createTestEnv, startApp, type TestEnv } from "./support/app.js";
 import { TEST_SECRET, token } from "./support/tokens.js";
 import { startNode } from "./support/cluster.js";
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { PG_ADMIN_URL, databaseUrl, uniqueName } from "./support/env.js";
+
+const MIGRATIONS = fileURLToPath(new URL("../prisma/migrations/", import.meta.url));
 
 describe("configuration", () => {
   const ok = { DATABASE_URL: "postgresql://postgres@127.0.0.1/x", JWT_SECRET: TEST_SECRET };
@@ -142,3 +148,28 @@ describe("readiness when a dependency is down", () => {
     }
   });
 });
+
+describe("start-up on a database that was never migrated", () => {
+  it("applies the migrations (MIGRATE_ON_START, the default) and serves; two nodes starting at once agree", async () => {
+    const env = await createTestEnv();
+    const name = uniqueName("mc_fresh");
+    const freshEnv = { ...env, databaseUrl: databaseUrl(name) };
+    const [one, two] = await Promise.all([startNode(freshEnv, "fresh-1"), startNode(freshEnv, "fresh-2")]);
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    try {
+      for (const node of [one, two]) expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+      const db = new pg.Client({ connectionString: freshEnv.databaseUrl });
+      await db.connect();
+      const { rows } = await db.query(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL`);
+      await db.end();
+      expect(rows.map((r) => r.migration_name).sort()).toEqual(readdirSync(MIGRATIONS).filter((d) => /^\d/.test(d)).sort());
+    } finally {
+      await Promise.all([one.stop(), two.stop()]);
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+      await env.close();
+    }
+  });
+});
+

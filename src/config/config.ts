@@ -77,6 +77,7 @@ const schema = z.object({
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   TRUST_PROXY: bool.default(false),
+  MIGRATE_ON_START: bool.default(true),
   // Presence and typing (README, "Presence"): a killed node's users show offline within
   // PRESENCE_TTL_MS + 1 s; a closed last socket shows offline after PRESENCE_GRACE_MS.
   PRESENCE_TTL_MS: int(1000, 300_000).default(15_000),

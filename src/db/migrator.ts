@@ -668,7 +668,15 @@ async function databaseExists(databaseUrl: string): Promise<boolean> {
 async function ensureDatabaseExists(databaseUrl: string, log: (line: string) => void): Promise<void> {
   if (await databaseExists(databaseUrl)) return;
   const name = databaseName(databaseUrl);
-  await withAdminClient(withDatabase(databaseUrl, "postgres"), (client) => client.query(`CREATE DATABASE ${pgIdent(name)}`));
+  try {
+    await withAdminClient(withDatabase(databaseUrl, "postgres"), (client) => client.query(`CREATE DATABASE ${pgIdent(name)}`));
+  } catch (error) {
+    // Several nodes starting at once on a missing database: one creates it, the others lose the
+    // race (42P04, or a unique violation on pg_database while both are in flight) and go on.
+    const code = (error as { code?: string }).code;
+    if (code === "42P04" || code === "23505") return;
+    throw error;
+  }
   log(`created database ${name}`);
 }
 
