@@ -1,10 +1,10 @@
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { loadConfig } from "../src/config/config.js";
 import { createTokenVerifier } from "../src/auth/token-verifier.js";
-import { auth, connectSocket, createTestEnv, startApp, type TestEnv } from "./support/app.js";
+import { auth, connectSocket, useTestApp } from "./support/app.js";
 import { TEST_SECRET, adminToken, token } from "./support/tokens.js";
 
 const rsa = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
@@ -69,16 +69,11 @@ describe("token verification", () => {
 });
 
 describe("authentication at the edges", () => {
-  let env: TestEnv;
+  const fixture = useTestApp();
   let app: FastifyInstance;
   let url: string;
-  beforeAll(async () => {
-    env = await createTestEnv();
-    ({ app, url } = await startApp(env));
-  });
-  afterAll(async () => {
-    await app?.close();
-    await env?.close();
+  beforeAll(() => {
+    ({ app, url } = fixture);
   });
 
   it("HTTP: a missing or bad token is 401 in the contract's shape", async () => {

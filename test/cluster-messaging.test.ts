@@ -1,51 +1,23 @@
 // Two real server processes sharing PostgreSQL and Redis: every socket of both participants gets
 // every message exactly once and in seq order, whichever node took it.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectSocket, createTestEnv, emitAck, record, type ClientSocket, type TestEnv } from "./support/app.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { connectSocket, emitAck, record, type TestEnv } from "./support/app.js";
 import { startNode, type NodeProcess } from "./support/cluster.js";
-import { serviceToken, token } from "./support/tokens.js";
+import { useTwoNodes } from "./support/two-nodes.js";
+import { token } from "./support/tokens.js";
 
-let env: TestEnv;
+const cluster = useTwoNodes();
+const http = cluster.http;
 let a: NodeProcess;
 let b: NodeProcess;
-const sockets: ClientSocket[] = [];
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  [a, b] = await Promise.all([startNode(env, "node-a"), startNode(env, "node-b")]);
-});
-afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await Promise.all([a?.stop(), b?.stop()]);
-  await env?.close();
+let env: TestEnv;
+beforeAll(() => {
+  ({ a, b, env } = cluster);
 });
 
-async function http(node: NodeProcess, method: string, path: string, jwt: string, body?: unknown) {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${jwt}`, ...(body ? { "content-type": "application/json" } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked by the assertions
-  return { status: res.status, body: (res.status === 204 ? null : await res.json()) as any };
-}
-
-async function conversation(tag: string) {
-  const buyer = `b-${tag}`;
-  const seller = `s-${tag}`;
-  await http(a, "PUT", `/api/internal/users/${seller}`, serviceToken(), { name: "Seller" });
-  await http(b, "PUT", `/api/internal/listings/l-${tag}`, serviceToken(), { sellerId: seller, title: "Sofa" });
-  const opened = await http(a, "POST", "/api/conversations", token(buyer), { listingId: `l-${tag}` });
-  expect(opened.status).toBe(201);
-  return { buyer, seller, id: opened.body.id as string };
-}
-
-async function socket(node: NodeProcess, user: string) {
-  const s = await connectSocket(node.url, token(user));
-  sockets.push(s);
-  return s;
-}
+const conversation = (tag: string) => cluster.conversation(tag);
+const socket = (node: NodeProcess, user: string) => cluster.socket(node, user);
 
 type Msg = { id: string; seq: number; conversationId: string; clientId: string };
 

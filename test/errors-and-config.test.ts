@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { ConfigError, loadConfig } from "../src/config/config.js";
 import { ERRORS } from "../src/errors/errors.js";
-import { auth, createTestEnv, startApp, type TestEnv } from "./support/app.js";
+import { auth, createTestEnv, startApp, useTestApp } from "./support/app.js";
 import { TEST_SECRET, token } from "./support/tokens.js";
 import { startNode } from "./support/cluster.js";
 import { readdirSync } from "node:fs";
@@ -46,15 +46,10 @@ describe("configuration", () => {
 });
 
 describe("errors in the contract's shape", () => {
-  let env: TestEnv;
+  const fixture = useTestApp();
   let app: FastifyInstance;
-  beforeAll(async () => {
-    env = await createTestEnv();
-    ({ app } = await startApp(env));
-  });
-  afterAll(async () => {
-    await app?.close();
-    await env?.close();
+  beforeAll(() => {
+    ({ app } = fixture);
   });
 
   const jsonPost = (payload: string, headers: Record<string, string> = {}) =>

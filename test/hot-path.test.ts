@@ -1,22 +1,16 @@
 // Budgets of the hot paths, counted on the real clients: SQL statements on the pg pool
 // (Database.statementCount) and Redis commands on the ioredis connections (commandCounts).
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { auth, connectSocket, createTestEnv, emitAck, makeConversation, pushListing, pushUser, startApp, type TestEnv } from "./support/app.js";
+import { auth, connectSocket, emitAck, makeConversation, pushListing, pushUser, useTestApp } from "./support/app.js";
 import { token } from "./support/tokens.js";
 
-let env: TestEnv;
+const fixture = useTestApp();
 let app: FastifyInstance;
 let url: string;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  ({ app, url } = await startApp(env));
-});
-afterAll(async () => {
-  await app?.close();
-  await env?.close();
+beforeAll(() => {
+  ({ app, url } = fixture);
 });
 
 /**

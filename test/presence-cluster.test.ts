@@ -1,58 +1,32 @@
 // Presence with real server processes sharing PostgreSQL and Redis: sockets on several nodes, a
 // node killed with SIGKILL (no disconnects, no goodbye), a node stopped cleanly during a deploy.
-import { randomUUID } from "node:crypto";
+
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectSocket, createTestEnv, nextEvent, record, type ClientSocket, type TestEnv } from "./support/app.js";
-import { startNode, type NodeProcess } from "./support/cluster.js";
-import { serviceToken, token } from "./support/tokens.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { nextEvent, record, type TestEnv } from "./support/app.js";
+import type { NodeProcess } from "./support/cluster.js";
+import { useTwoNodes } from "./support/two-nodes.js";
+import { token } from "./support/tokens.js";
 
 /** Short bounds so the test runs in seconds; the defaults are measured by the presence benchmark. */
 const NODE_ENV = { PRESENCE_TTL_MS: "2000", PRESENCE_GRACE_MS: "500" };
 
+const cluster = useTwoNodes(NODE_ENV);
+const http = cluster.http;
 let env: TestEnv;
 let a: NodeProcess;
 let b: NodeProcess;
-const sockets: ClientSocket[] = [];
-const extraNodes: NodeProcess[] = [];
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  [a, b] = await Promise.all([startNode(env, "node-a", NODE_ENV), startNode(env, "node-b", NODE_ENV)]);
+beforeAll(() => {
+  ({ env, a, b } = cluster);
 });
-afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await Promise.all([a?.stop(), b?.stop(), ...extraNodes.map((n) => n.kill())]);
-  await env?.close();
-});
-
-async function http(node: NodeProcess, method: string, path: string, jwt: string, body?: unknown) {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${jwt}`, ...(body ? { "content-type": "application/json" } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (res.status === 204 ? null : await res.json()) as any };
-}
 
 /** A buyer and a seller who share a conversation with a message: contacts. */
 async function contacts(tag: string) {
-  const buyer = `b-${tag}`;
-  const seller = `s-${tag}`;
-  await http(a, "PUT", `/api/internal/users/${seller}`, serviceToken(), { name: "Seller" });
-  await http(a, "PUT", `/api/internal/listings/l-${tag}`, serviceToken(), { sellerId: seller, title: "Lamp" });
-  const opened = await http(a, "POST", "/api/conversations", token(buyer), { listingId: `l-${tag}` });
-  expect(opened.status).toBe(201);
-  const sent = await http(b, "POST", `/api/conversations/${opened.body.id}/messages`, token(buyer), { clientId: randomUUID(), content: "hi" });
-  expect(sent.status).toBe(201);
-  return { buyer, seller, conversationId: opened.body.id as string };
+  const { buyer, seller, id } = await cluster.conversation(tag, { firstMessage: true });
+  return { buyer, seller, conversationId: id };
 }
 
-async function socket(node: NodeProcess, user: string) {
-  const s = await connectSocket(node.url, token(user));
-  sockets.push(s);
-  return s;
-}
+const socket = (node: NodeProcess, user: string) => cluster.socket(node, user);
 
 async function presenceVia(node: NodeProcess, viewer: string, userId: string) {
   const res = await http(node, "GET", `/api/presence?userIds=${encodeURIComponent(userId)}`, token(viewer));
@@ -86,8 +60,7 @@ describe("presence across nodes", () => {
   });
 
   it("a SIGKILLed node's users go offline within the TTL bound; users also connected elsewhere stay online", async () => {
-    const doomed = await startNode(env, "node-doomed", NODE_ENV);
-    extraNodes.push(doomed);
+    const doomed = await cluster.startNode("node-doomed");
     const only = await contacts("killed-only");
     const both = await contacts("killed-both");
     const sellerOnly = await socket(a, only.seller);
@@ -133,8 +106,7 @@ describe("presence across nodes", () => {
   });
 
   it("a node stopped cleanly keeps its users online for its grace period: reconnecting elsewhere does not flicker", async () => {
-    const leaving = await startNode(env, "node-leaving", { ...NODE_ENV, PRESENCE_GRACE_MS: "3000" });
-    extraNodes.push(leaving);
+    const leaving = await cluster.startNode("node-leaving", { ...NODE_ENV, PRESENCE_GRACE_MS: "3000" });
     const c = await contacts("deploy");
     const seller = await socket(a, c.seller);
     const onlines = record<{ userId: string }>(seller, "user:online");

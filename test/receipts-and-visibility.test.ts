@@ -1,38 +1,17 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FastifyInstance } from "fastify";
-import { auth, connectSocket, createTestEnv, emitAck, makeConversation, nextEvent, record, startApp, type ClientSocket, type TestEnv } from "./support/app.js";
+import { describe, expect, it } from "vitest";
+import { auth, emitAck, makeConversation, nextEvent, record, useTestApp } from "./support/app.js";
 
-let env: TestEnv;
-let app: FastifyInstance;
-let url: string;
-const sockets: ClientSocket[] = [];
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  ({ app, url } = await startApp(env));
-});
-afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await app?.close();
-  await env?.close();
-});
-
-async function socketFor(jwt: string) {
-  const s = await connectSocket(url, jwt);
-  sockets.push(s);
-  return s;
-}
-const send = (jwt: string, conversationId: string, body: Record<string, unknown>) =>
-  app.inject({ method: "POST", url: `/api/conversations/${conversationId}/messages`, headers: auth(jwt), payload: body });
+const t = useTestApp();
+const send = t.send;
 const listIds = async (jwt: string) =>
-  (await app.inject({ method: "GET", url: "/api/conversations", headers: auth(jwt) })).json().items.map((c: { id: string }) => c.id);
+  (await t.app.inject({ method: "GET", url: "/api/conversations", headers: auth(jwt) })).json().items.map((c: { id: string }) => c.id);
 
 describe("hidden conversations", () => {
   it("a later message shows a hidden conversation again, for the one who hid it", async () => {
-    const c = await makeConversation(app);
+    const c = await makeConversation(t.app);
     await send(c.buyerToken, c.conversationId, { clientId: randomUUID(), content: "hi" });
-    await app.inject({ method: "DELETE", url: `/api/conversations/${c.conversationId}`, headers: auth(c.sellerToken) });
+    await t.app.inject({ method: "DELETE", url: `/api/conversations/${c.conversationId}`, headers: auth(c.sellerToken) });
     expect(await listIds(c.sellerToken)).not.toContain(c.conversationId);
     expect(await listIds(c.buyerToken)).toContain(c.conversationId);
     await send(c.buyerToken, c.conversationId, { clientId: randomUUID(), content: "still there?" });
@@ -42,12 +21,12 @@ describe("hidden conversations", () => {
 
 describe("read receipts over sockets", () => {
   it("messages:read and message:read move the pointer and reach every socket of both participants", async () => {
-    const c = await makeConversation(app);
+    const c = await makeConversation(t.app);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await send(c.buyerToken, c.conversationId, { clientId: randomUUID(), content: `m${i}` })).json().id);
-    const buyerPhone = await socketFor(c.buyerToken);
-    const buyerLaptop = await socketFor(c.buyerToken);
-    const seller = await socketFor(c.sellerToken);
+    const buyerPhone = await t.socket(c.buyerToken);
+    const buyerLaptop = await t.socket(c.buyerToken);
+    const seller = await t.socket(c.sellerToken);
     const seen = [buyerPhone, buyerLaptop, seller].map((s) => record<{ seq: number; userId: string }>(s, "message:read"));
 
     expect(await emitAck(seller, "message:read", { messageId: ids[1] })).toEqual({ ok: true, data: {} });
@@ -58,7 +37,7 @@ describe("read receipts over sockets", () => {
       await expect.poll(() => got.map((e) => e.seq)).toEqual([2, 3]);
       expect(got.every((e) => e.userId === c.seller)).toBe(true);
     }
-    const unread = (await app.inject({ method: "GET", url: "/api/unread", headers: auth(c.sellerToken) })).json();
+    const unread = (await t.app.inject({ method: "GET", url: "/api/unread", headers: auth(c.sellerToken) })).json();
     expect(unread.total).toBe(0);
 
     const stranger = await emitAck<{ ok: boolean; error: { code: string } }>(buyerPhone, "message:read", { messageId: randomUUID() });
@@ -70,8 +49,8 @@ describe("read receipts over sockets", () => {
 
 describe("replies and edits", () => {
   it("a reply to a message of another conversation is refused; edits follow the content rules", async () => {
-    const one = await makeConversation(app);
-    const two = await makeConversation(app);
+    const one = await makeConversation(t.app);
+    const two = await makeConversation(t.app);
     const elsewhere = (await send(two.buyerToken, two.conversationId, { clientId: randomUUID(), content: "x" })).json();
     const res = await send(one.buyerToken, one.conversationId, { clientId: randomUUID(), content: "re", replyToId: elsewhere.id });
     expect(res.statusCode).toBe(400);
@@ -79,19 +58,19 @@ describe("replies and edits", () => {
 
     const m = (await send(one.buyerToken, one.conversationId, { clientId: randomUUID(), content: "orig" })).json();
     for (const content of ["", "  ", "x".repeat(4001), 5, null]) {
-      const edit = await app.inject({ method: "PATCH", url: `/api/messages/${m.id}`, headers: auth(one.buyerToken), payload: { content } });
+      const edit = await t.app.inject({ method: "PATCH", url: `/api/messages/${m.id}`, headers: auth(one.buyerToken), payload: { content } });
       expect(edit.statusCode, String(content).slice(0, 10)).toBe(400);
     }
-    const stored = (await app.inject({ method: "GET", url: `/api/conversations/${one.conversationId}/messages`, headers: auth(one.buyerToken) })).json();
+    const stored = (await t.app.inject({ method: "GET", url: `/api/conversations/${one.conversationId}/messages`, headers: auth(one.buyerToken) })).json();
     expect(stored.items.at(-1)).toMatchObject({ content: "orig", editedAt: null });
   });
 
   it("notification goes to the recipient's sockets that have not joined, never to the sender's", async () => {
-    const c = await makeConversation(app);
+    const c = await makeConversation(t.app);
     await send(c.buyerToken, c.conversationId, { clientId: randomUUID(), content: "open" });
-    const sellerInChat = await socketFor(c.sellerToken);
-    const sellerElsewhere = await socketFor(c.sellerToken);
-    const buyerElsewhere = await socketFor(c.buyerToken);
+    const sellerInChat = await t.socket(c.sellerToken);
+    const sellerElsewhere = await t.socket(c.sellerToken);
+    const buyerElsewhere = await t.socket(c.buyerToken);
     expect(await emitAck(sellerInChat, "conversation:join", { conversationId: c.conversationId })).toMatchObject({ ok: true });
     const inChat = record(sellerInChat, "notification");
     const buyerNotes = record(buyerElsewhere, "notification");

@@ -2,23 +2,17 @@
 // highlight as escaped HTML with <mark>.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { SearchRepository } from "../src/db/search-repository.js";
 import { endsWithPrefixableWord, toHtml } from "../src/chat/search-service.js";
-import { auth, createTestEnv, makeConversation, pushListing, pushUser, startApp, type TestEnv } from "./support/app.js";
+import { auth, makeConversation, pushListing, pushUser, useTestApp } from "./support/app.js";
 import { adminToken, serviceToken } from "./support/tokens.js";
 
-let env: TestEnv;
+const fixture = useTestApp();
 let app: FastifyInstance;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  ({ app } = await startApp(env));
-});
-afterAll(async () => {
-  await app?.close();
-  await env?.close();
+beforeAll(() => {
+  ({ app } = fixture);
 });
 
 type Hit = { message: { id: string; content: string | null; conversationId: string; seq: number }; highlight: string };
@@ -286,7 +280,7 @@ describe("index", () => {
     let captured: { sql: string; params: unknown[] } | undefined;
     const recorder = { query: async (sql: string, params: unknown[]) => ((captured = { sql, params }), { rows: [] }) };
     await new SearchRepository(recorder as unknown as pg.Pool).search({ userId: "u", text: "bike", prefixLastWord: true, limit: 20 });
-    const client = new pg.Client({ connectionString: env.databaseUrl });
+    const client = new pg.Client({ connectionString: fixture.env.databaseUrl });
     await client.connect();
     try {
       // Test tables are tiny, so the planner would rightly scan them: forbid that to see whether

@@ -1,51 +1,25 @@
 // Typing indicators and in-app notifications with real server processes: who gets what, on which
 // node, the typing expiry (also when the typist's node is killed), rate limits and bad input.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectSocket, createTestEnv, emitAck, nextEvent, record, type ClientSocket, type TestEnv } from "./support/app.js";
-import { startNode, type NodeProcess } from "./support/cluster.js";
-import { serviceToken, token } from "./support/tokens.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { emitAck, nextEvent, record, type ClientSocket } from "./support/app.js";
+import type { NodeProcess } from "./support/cluster.js";
+import { useTwoNodes } from "./support/two-nodes.js";
+import { token } from "./support/tokens.js";
 
 const TYPING_TIMEOUT_MS = 1500;
 const NODE_ENV = { TYPING_TIMEOUT_MS: String(TYPING_TIMEOUT_MS) };
 
-let env: TestEnv;
+const cluster = useTwoNodes(NODE_ENV);
+const http = cluster.http;
 let a: NodeProcess;
 let b: NodeProcess;
-const sockets: ClientSocket[] = [];
-const extraNodes: NodeProcess[] = [];
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  [a, b] = await Promise.all([startNode(env, "node-a", NODE_ENV), startNode(env, "node-b", NODE_ENV)]);
+beforeAll(() => {
+  ({ a, b } = cluster);
 });
-afterAll(async () => {
-  sockets.forEach((s) => s.close());
-  await Promise.all([a?.stop(), b?.stop(), ...extraNodes.map((n) => n.kill())]);
-  await env?.close();
-});
-
-async function http(node: NodeProcess, method: string, path: string, jwt: string, body?: unknown) {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${jwt}`, ...(body ? { "content-type": "application/json" } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (res.status === 204 ? null : await res.json()) as any };
-}
 
 /** A conversation with a first message, so the seller sees it and may join it. */
-async function conversation(tag: string) {
-  const buyer = `b-${tag}`;
-  const seller = `s-${tag}`;
-  await http(a, "PUT", `/api/internal/users/${seller}`, serviceToken(), { name: "Seller" });
-  await http(b, "PUT", `/api/internal/listings/l-${tag}`, serviceToken(), { sellerId: seller, title: "Chair" });
-  const opened = await http(a, "POST", "/api/conversations", token(buyer), { listingId: `l-${tag}` });
-  expect(opened.status).toBe(201);
-  const id = opened.body.id as string;
-  expect((await send(a, buyer, id, "first")).id).toEqual(expect.any(String));
-  return { buyer, seller, id };
-}
+const conversation = (tag: string) => cluster.conversation(tag, { firstMessage: true });
 
 async function send(node: NodeProcess, user: string, conversationId: string, content: string) {
   const res = await http(node, "POST", `/api/conversations/${conversationId}/messages`, token(user), { clientId: randomUUID(), content });
@@ -53,12 +27,7 @@ async function send(node: NodeProcess, user: string, conversationId: string, con
   return res.body as { id: string; seq: number };
 }
 
-async function socket(node: NodeProcess, user: string, joinConversation?: string) {
-  const s = await connectSocket(node.url, token(user));
-  sockets.push(s);
-  if (joinConversation) expect(await emitAck(s, "conversation:join", { conversationId: joinConversation })).toMatchObject({ ok: true });
-  return s;
-}
+const socket = (node: NodeProcess, user: string, joinConversation?: string) => cluster.socket(node, user, joinConversation);
 
 /** Waits until every socket got message:new for `messageId`: whatever was emitted before it has arrived. */
 async function fence(node: NodeProcess, user: string, conversationId: string, all: ClientSocket[]) {
@@ -114,8 +83,7 @@ describe("typing", () => {
   });
 
   it("ends with typing:stop when the typist's node is killed (the receivers' nodes expire it)", async () => {
-    const doomed = await startNode(env, "node-doomed", NODE_ENV);
-    extraNodes.push(doomed);
+    const doomed = await cluster.startNode("node-doomed");
     const c = await conversation("killed");
     const typist = await socket(doomed, c.buyer, c.id);
     const receiver = await socket(a, c.seller, c.id);

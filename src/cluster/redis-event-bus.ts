@@ -12,7 +12,7 @@ export class RedisEventBus implements EventBus {
 
   constructor(
     private readonly pub: Redis,
-    private readonly sub: Redis,
+    sub: Redis,
     private readonly channel: string,
     onError: (err: Error) => void,
   ) {

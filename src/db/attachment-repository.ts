@@ -2,18 +2,9 @@
 // uploads that were never sent. Claiming an upload for a message happens in the send statement
 // (message-repository.ts insert()), unsend deletes rows there too.
 import type pg from "pg";
+import type { StoredAttachment } from "./records.js";
 
-export interface NewAttachment {
-  id: string;
-  kind: "image" | "file";
-  mimeType: string;
-  name: string;
-  size: number;
-  width: number | null;
-  height: number | null;
-  storageKey: string;
-  thumbnailKey: string | null;
-}
+export type NewAttachment = StoredAttachment;
 
 /** What a download is decided on: the uploader and, once sent, the conversation's two people. */
 export interface DownloadRecord {

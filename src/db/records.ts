@@ -2,7 +2,8 @@
 // instead of signed URLs (signing is media's job, see chat/presenter.ts).
 import type { ConversationView, MessageView } from "../chat/shapes.js";
 
-export interface AttachmentRecord {
+/** What an attachment is, wherever it is described. */
+export interface AttachmentFacts {
   id: string;
   kind: "image" | "file";
   mimeType: string;
@@ -10,8 +11,12 @@ export interface AttachmentRecord {
   size: number;
   width: number | null;
   height: number | null;
-  hasThumbnail: boolean;
 }
+
+export type AttachmentRecord = AttachmentFacts & { hasThumbnail: boolean };
+
+/** An upload as stored: the facts and where its bytes are. */
+export type StoredAttachment = AttachmentFacts & { storageKey: string; thumbnailKey: string | null };
 
 export type MessageRecord = Omit<MessageView, "attachments"> & { attachments: AttachmentRecord[] };
 

@@ -1,5 +1,6 @@
 // Reports: what a user may point at (only what they can see), the moderation queue, resolving.
 import type { PrismaClient } from "./generated/client.js";
+import type { AttachmentFacts } from "./records.js";
 import type { MessageRecord } from "./records.js";
 import type { WebhookEvent, WebhookOutbox } from "./webhook-outbox.js";
 
@@ -120,16 +121,7 @@ type ReportRow = Omit<ReportRecord, "message"> & {
         createdAt: Date;
         editedAt: Date | null;
         deletedAt: Date | null;
-        attachments: {
-          id: string;
-          kind: "image" | "file";
-          mimeType: string;
-          name: string;
-          size: number;
-          width: number | null;
-          height: number | null;
-          thumbnailKey: string | null;
-        }[];
+        attachments: (AttachmentFacts & { thumbnailKey: string | null })[];
       }
     | null;
 };

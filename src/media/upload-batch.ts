@@ -4,6 +4,7 @@
 // own, removed as a whole at the end, so no temp file outlives the request whatever fails; stored
 // objects are deleted again when the batch is discarded.
 import { randomUUID } from "node:crypto";
+import type { StoredAttachment } from "../db/records.js";
 import { createWriteStream } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -30,19 +31,10 @@ export interface UploadLimits {
 }
 
 /** A stored upload, ready to be recorded. */
-export interface PreparedUpload {
-  id: string;
-  kind: "image" | "file";
-  mimeType: string;
-  name: string;
-  size: number;
-  width: number | null;
-  height: number | null;
-  storageKey: string;
-  thumbnailKey: string | null;
+export type PreparedUpload = StoredAttachment & {
   /** Bytes received, before re-encoding (for metrics and the benchmark). */
   receivedBytes: number;
-}
+};
 
 interface StagedFile {
   path: string;
@@ -170,7 +162,7 @@ export class UploadBatch {
   }
 
   private async prepare(file: StagedFile, index: number): Promise<PreparedUpload> {
-    const { storage, images } = this.deps;
+    const { images } = this.deps;
     const id = randomUUID();
     try {
       if (file.type.kind === "image") {

@@ -2,6 +2,7 @@
 // ephemeral port for socket tests; plus helpers for the marketplace fixtures and sockets.
 import type { FastifyInstance } from "fastify";
 import { io as connect, type Socket } from "socket.io-client";
+import { afterAll, beforeAll } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../src/realtime/contract.js";
@@ -159,3 +160,43 @@ export async function makeConversation(app: FastifyInstance, tag = uniqueName("c
 }
 
 export const auth = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
+
+/**
+ * The usual test-file fixture: a database and Redis prefix of the file's own, one app listening
+ * on an ephemeral port, and sockets that are closed at the end. Call at the top of a file.
+ */
+export function useTestApp(overrides: Record<string, string | undefined> = {}) {
+  let env: TestEnv | undefined;
+  let started: { app: FastifyInstance; url: string } | undefined;
+  const sockets: ClientSocket[] = [];
+  beforeAll(async () => {
+    env = await createTestEnv();
+    started = await startApp(env, overrides);
+  });
+  afterAll(async () => {
+    sockets.forEach((s) => s.close());
+    await started?.app.close();
+    await env?.close();
+  });
+  return {
+    get env(): TestEnv {
+      return env!;
+    },
+    get app(): FastifyInstance {
+      return started!.app;
+    },
+    get url(): string {
+      return started!.url;
+    },
+    /** A connected socket, closed after the file's tests. */
+    async socket(jwt: string): Promise<ClientSocket> {
+      const s = await connectSocket(started!.url, jwt);
+      sockets.push(s);
+      return s;
+    },
+    /** POST /api/conversations/:id/messages as `jwt`. */
+    send(jwt: string, conversationId: string, body: Record<string, unknown>) {
+      return started!.app.inject({ method: "POST", url: `/api/conversations/${conversationId}/messages`, headers: auth(jwt), payload: body });
+    },
+  };
+}
