@@ -29,7 +29,7 @@ function counters() {
 }
 
 describe("per-message budget", () => {
-  it("a sent message costs 3 SQL statements (one of them the write) and 1 Redis PUBLISH", async () => {
+  it("a sent message costs 2 SQL statements (the locked check-and-write, the unlock) and 1 Redis PUBLISH", async () => {
     const c = await makeConversation(app);
     const buyer = await connectSocket(url, c.buyerToken);
     const seller = await connectSocket(url, c.sellerToken);
@@ -45,7 +45,7 @@ describe("per-message budget", () => {
         expect(ack.ok).toBe(true);
       }
       const after = counters();
-      expect((after.statements - before.statements) / n).toBe(3);
+      expect((after.statements - before.statements) / n).toBe(2);
       expect((after.publish - before.publish) / n).toBe(1);
       expect((after.redis - before.redis) / n).toBe(1);
     } finally {

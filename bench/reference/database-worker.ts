@@ -37,21 +37,20 @@ async function run(req: DatabaseRunRequest): Promise<DatabaseRunResult> {
   const sendOne = async () => {
     const c = req.conversations[next++ % req.conversations.length]!;
     const clientId = randomUUID();
-    const locked = await repo.lockForSend(c.id, c.senderId, clientId, null, []);
-    if (!locked) throw new Error(`conversation ${c.id} not found for ${c.senderId}`);
+    const outcome = await repo.append({
+      conversationId: c.id,
+      senderId: c.senderId,
+      clientId,
+      content: req.content,
+      replyToId: null,
+      attachmentIds: [],
+      unreadWebhookDelayMs: null,
+    });
+    if (!outcome) throw new Error(`conversation ${c.id} not found for ${c.senderId}`);
     try {
-      const m = await repo.insert(locked.lock, {
-        conversationId: c.id,
-        senderId: c.senderId,
-        clientId,
-        type: "text",
-        content: req.content,
-        replyToId: null,
-        attachmentIds: [],
-      });
-      if (!m) throw new Error("clientId collision");
+      if (outcome.kind !== "stored") throw new Error(`not stored: ${outcome.kind}`);
     } finally {
-      await locked.lock.release();
+      await outcome.lock.release();
     }
   };
   try {

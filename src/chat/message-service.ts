@@ -2,7 +2,7 @@
 // route and the socket handler alike.
 import type { Principal } from "../auth/token-verifier.js";
 import type { ConversationRepository } from "../db/conversation-repository.js";
-import type { ConversationLock, MessageRepository } from "../db/message-repository.js";
+import type { ConversationLock, MessageRepository, SendContext } from "../db/message-repository.js";
 import type { ParticipantRepository } from "../db/participant-repository.js";
 import { AppError, conflict, forbidden, invalid, notFound } from "../errors/errors.js";
 import type { PublishEvent } from "./events.js";
@@ -51,57 +51,31 @@ export class MessageService {
     }
     this.deps.checkSendRate?.(caller.userId);
     const { messages, presenter } = this.deps;
-    const locked = await messages.lockForSend(
-      req.conversationId,
-      caller.userId,
-      req.clientId,
-      req.replyToId ?? null,
+    const outcome = await messages.append({
+      conversationId: req.conversationId,
+      senderId: caller.userId,
+      clientId: req.clientId,
+      content: content === null || content.trim() === "" ? null : content,
+      replyToId: req.replyToId ?? null,
       attachmentIds,
-    );
-    if (!locked) throw notFound("Conversation not found");
-    const { lock, context } = locked;
+      unreadWebhookDelayMs: this.deps.unreadWebhookDelayMs ?? null,
+    });
+    if (!outcome) throw notFound("Conversation not found");
     try {
-      if (context.existing) return { message: presenter.message(context.existing), created: false };
-      if (context.senderBanned) throw forbidden("This account has been banned");
-      if (context.blocked) throw new AppError("blocked");
-      if (context.listingStatus === "deleted") throw conflict("This listing has been deleted: the conversation is read-only");
-      if (!context.replyOk) throw invalid("replyToId: no such message in this conversation");
-      const owned = new Map(context.attachments.map((a) => [a.id, a]));
-      for (const id of attachmentIds) {
-        const a = owned.get(id);
-        if (!a) throw invalid(`attachmentIds: ${id} is not one of your uploads`);
-        if (!a.free) throw invalid(`attachmentIds: ${id} is already used in another message`);
-      }
-      const kinds = attachmentIds.map((id) => owned.get(id)!.kind);
-      const stored = await messages.insert(lock, {
-        conversationId: req.conversationId,
-        senderId: caller.userId,
-        clientId: req.clientId,
-        type: messageType(content, kinds),
-        content: content === null || content.trim() === "" ? null : content,
-        replyToId: req.replyToId ?? null,
-        attachmentIds,
-        unreadWebhook:
-          this.deps.unreadWebhookDelayMs === undefined
-            ? null
-            : { userId: caller.userId === context.buyerId ? context.sellerId : context.buyerId, delayMs: this.deps.unreadWebhookDelayMs },
-      });
-      if (!stored) {
-        const existing = await messages.findByClientId(lock, req.conversationId, caller.userId, req.clientId);
-        return { message: presenter.message(existing!), created: false };
-      }
+      if (outcome.kind === "existing") return { message: presenter.message(outcome.message), created: false };
+      if (outcome.kind === "refused") throw refusal(outcome.context, attachmentIds);
+      const { message: stored, context } = outcome;
       this.deps.onStored?.();
       const message = presenter.message(stored);
       const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
       const opened =
         stored.seq === 1
-          ? { userId: context.sellerId, conversation: await this.conversationFor(context.sellerId, stored.conversationId, lock) }
+          ? { userId: context.sellerId, conversation: await this.conversationFor(context.sellerId, stored.conversationId, outcome.lock) }
           : null;
-      await this.publishSafely(
-        { type: "message.created", to: [context.buyerId, context.sellerId], message, recipientId, opened });
+      await this.publishSafely({ type: "message.created", to: [context.buyerId, context.sellerId], message, recipientId, opened });
       return { message, created: true };
     } finally {
-      await this.unlock(lock);
+      await this.unlock(outcome.lock);
     }
   }
 
@@ -247,7 +221,28 @@ export class MessageService {
 
 const PUBLISH_TIMEOUT_MS = 2_000;
 
-/** text: no attachments; image / file: only that kind and no text; mixed: anything else. */
+/**
+ * Why a send stored nothing, as the contract's error, checked in this order. Mirrors the `ok`
+ * condition of the send statement (db/message-repository.ts).
+ */
+function refusal(context: SendContext, attachmentIds: string[]): AppError {
+  if (context.senderBanned) return forbidden("This account has been banned");
+  if (context.blocked) return new AppError("blocked");
+  if (context.listingStatus === "deleted") return conflict("This listing has been deleted: the conversation is read-only");
+  if (!context.replyOk) return invalid("replyToId: no such message in this conversation");
+  const owned = new Map(context.attachments.map((a) => [a.id, a]));
+  for (const id of attachmentIds) {
+    const a = owned.get(id);
+    if (!a) return invalid(`attachmentIds: ${id} is not one of your uploads`);
+    if (!a.free) return invalid(`attachmentIds: ${id} is already used in another message`);
+  }
+  return conflict("The message could not be stored; try again");
+}
+
+/**
+ * text: no attachments; image / file: only that kind and no text; mixed: anything else. (The send
+ * statement computes the same for new messages; edits use this.)
+ */
 export function messageType(content: string | null, kinds: ("image" | "file")[]): MessageType {
   if (kinds.length === 0) return "text";
   const hasText = content !== null && content.trim() !== "";

@@ -1,11 +1,12 @@
 // Message queries, including the send path: the hottest code in the service.
 //
-// Per message: (1) one read that takes the conversation's ordering lock and checks everything
-// the rules need; (2) one write statement (seq, insert, sender's read pointer, attachments: one
-// implicit transaction); the caller publishes while the lock is held; (3) the unlock. Three
-// statements, one of them the write. The lock is a session-level advisory lock so that it can
-// outlive the write's commit and cover the publish: seq 6 cannot be published before seq 5 even
-// when they are taken on different nodes (README, "Ordering").
+// Per message: (1) one statement that takes the conversation's ordering lock, checks everything
+// the rules need and, when all is well, writes (next seq, the message, the sender's read pointer,
+// the attachments, the webhook outbox row) — a single statement is its own transaction; the
+// caller publishes while the lock is held; (2) the unlock. Two statements and two round trips.
+// The lock is a session-level advisory lock so that it outlives the write's commit and covers
+// the publish: seq 6 cannot be published before seq 5 even when they are taken on different
+// nodes (README, "Ordering").
 import type pg from "pg";
 import { MESSAGE_COLUMNS, toMessageRecord, type MessageRow } from "./message-sql.js";
 import type { AttachmentRecord, MessageRecord } from "./records.js";
@@ -16,7 +17,6 @@ import { KeyedMutex } from "./keyed-mutex.js";
 export interface SendContext {
   buyerId: string;
   sellerId: string;
-  lastSeq: number;
   listingStatus: ListingStatus;
   senderBanned: boolean;
   blocked: boolean;
@@ -26,17 +26,23 @@ export interface SendContext {
   attachments: { id: string; kind: "image" | "file"; free: boolean }[];
 }
 
-export interface NewMessage {
+export interface SendInput {
   conversationId: string;
   senderId: string;
   clientId: string;
-  type: MessageRecord["type"];
+  /** Null when blank: the message is then its attachments. */
   content: string | null;
   replyToId: string | null;
   attachmentIds: string[];
-  /** The recipient's message.unread webhook row, written by the same statement (issue 9); null: webhooks off. */
-  unreadWebhook?: { userId: string; delayMs: number } | null;
+  /** Delay of the recipient's message.unread webhook row, written by the same statement; null: webhooks off. */
+  unreadWebhookDelayMs: number | null;
 }
+
+/** What a send came to; every outcome but null holds the lock, to be released by the caller. */
+export type SendOutcome =
+  | { kind: "stored"; lock: ConversationLock; message: MessageRecord; context: SendContext }
+  | { kind: "existing"; lock: ConversationLock; message: MessageRecord }
+  | { kind: "refused"; lock: ConversationLock; context: SendContext };
 
 export interface MessageAccess {
   message: MessageRecord;
@@ -51,14 +57,79 @@ export interface MessageAccess {
  * when it is due, that the message is still unread and the recipient offline, and renders the
  * conversation and message as they are then (src/db/webhook-repository.ts).
  */
+const LOCK_KEY = (conversationIdSql: string) => `hashtextextended(${conversationIdSql}::text, 0)`;
 const UNREAD_WEBHOOK_CTE = `, w AS (
            INSERT INTO webhook_deliveries (type, payload, due_at)
-           SELECT 'message.unread', jsonb_build_object('userId', $8::text, 'conversationId', m.conversation_id, 'messageId', m.id, 'seq', m.seq),
-                  m.created_at + $9::int * interval '1 millisecond'
-           FROM m
+           SELECT 'message.unread',
+                  jsonb_build_object('userId', CASE WHEN ok.buyer_id = $2 THEN ok.seller_id ELSE ok.buyer_id END,
+                                     'conversationId', m.conversation_id, 'messageId', m.id, 'seq', m.seq),
+                  m.created_at + $7::int * interval '1 millisecond'
+           FROM m, ok
          )`;
 
-const LOCK_KEY = (conversationIdSql: string) => `hashtextextended(${conversationIdSql}::text, 0)`;
+/**
+ * The send statement. \`ctx\` reads what the rules check and takes the advisory lock: it is
+ * evaluated before the UPDATE can lock the conversation row (the UPDATE joins it), so every send
+ * takes the advisory lock first and the row lock second, and two sends cannot deadlock. The
+ * checks read the statement's snapshot, taken before the lock was granted; the seq does not
+ * depend on it (an UPDATE re-reads a row changed meanwhile), and a clientId stored meanwhile
+ * makes the INSERT fail on its unique key (handled in append()). The message type follows
+ * messageType() in chat/message-service.ts, here because the attachment kinds are only known here.
+ */
+const SEND_SQL = (webhook: boolean) => `
+WITH ctx AS (
+  SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked, c.id, c.buyer_id, c.seller_id, l.status::text AS listing_status,
+         COALESCE((SELECT banned_at IS NOT NULL FROM users WHERE id = $2), false) AS sender_banned,
+         EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = c.buyer_id AND k.blocked_id = c.seller_id)
+                                          OR (k.blocker_id = c.seller_id AND k.blocked_id = c.buyer_id)) AS blocked,
+         (SELECT row_to_json(x) FROM (SELECT ${MESSAGE_COLUMNS} FROM messages m
+            WHERE m.conversation_id = c.id AND m.sender_id = $2 AND m.client_id = $3) x) AS existing,
+         ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $5 AND r.conversation_id = c.id)) AS reply_ok,
+         COALESCE((SELECT json_agg(json_build_object('id', a.id, 'kind', a.kind, 'free', a.message_id IS NULL))
+                   FROM attachments a WHERE a.id = ANY($6::uuid[]) AND a.uploader_id = $2), '[]'::json) AS attachments
+  FROM conversations c JOIN listings l ON l.id = c.listing_id
+  WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))
+), claimable AS (
+  SELECT count(*) AS n, bool_and(a.kind = 'image') AS images, bool_and(a.kind = 'file') AS files
+  FROM attachments a WHERE a.id = ANY($6::uuid[]) AND a.uploader_id = $2 AND a.message_id IS NULL
+), ok AS (
+  SELECT ctx.*, claimable.* FROM ctx, claimable
+  WHERE NOT ctx.sender_banned AND NOT ctx.blocked AND ctx.listing_status <> 'deleted' AND ctx.reply_ok
+    AND ctx.existing IS NULL AND claimable.n = cardinality($6::uuid[])
+), c AS (
+  UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(), updated_at = now()
+  FROM ok WHERE conversations.id = ok.id
+  RETURNING conversations.id, conversations.last_seq, conversations.last_activity_at
+), m AS (
+  INSERT INTO messages (conversation_id, seq, sender_id, client_id, type, content, reply_to_id, created_at)
+  SELECT c.id, c.last_seq, $2, $3,
+         (CASE WHEN ok.n = 0 THEN 'text' WHEN $4::text IS NOT NULL THEN 'mixed'
+               WHEN ok.images THEN 'image' WHEN ok.files THEN 'file' ELSE 'mixed' END)::message_type,
+         $4, $5, c.last_activity_at
+  FROM c, ok
+  RETURNING *
+), pointer AS (
+  UPDATE participants SET last_read_seq = (SELECT seq FROM m), last_read_at = now()
+  WHERE conversation_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM m)
+), a AS (
+  UPDATE attachments SET message_id = (SELECT id FROM m), position = array_position($6::uuid[], id)
+  WHERE id = ANY($6::uuid[]) AND uploader_id = $2 AND message_id IS NULL AND EXISTS (SELECT 1 FROM m)
+  RETURNING id, kind, mime_type, name, size, width, height, thumbnail_key, position
+)${webhook ? UNREAD_WEBHOOK_CTE : ""}
+SELECT ctx.id AS conversation_id, ctx.buyer_id, ctx.seller_id, ctx.listing_status, ctx.sender_banned, ctx.blocked,
+       ctx.existing, ctx.reply_ok, ctx.attachments,
+       (SELECT row_to_json(x) FROM (
+          SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
+                 m.reply_to_id, m.created_at, m.edited_at, m.deleted_at,
+                 COALESCE((SELECT json_agg(json_build_object(
+                   'id', a.id, 'kind', a.kind, 'mimeType', a.mime_type, 'name', a.name, 'size', a.size,
+                   'width', a.width, 'height', a.height, 'hasThumbnail', a.thumbnail_key IS NOT NULL
+                 ) ORDER BY a.position) FROM a), '[]'::json) AS attachments
+          FROM m) x) AS inserted
+FROM ctx`;
+const SEND_SQL_PLAIN = SEND_SQL(false);
+const SEND_SQL_WEBHOOK = SEND_SQL(true);
+
 const UNLOCK_SQL = `SELECT pg_advisory_unlock(${LOCK_KEY("$1::uuid")})`;
 
 /** A query, named (prepared once per connection) when `prepared`; the name must always carry the same text. */
@@ -84,6 +155,14 @@ export class ConversationLock {
     private readonly releaseLocal: () => void,
     private readonly prepared: boolean,
   ) {}
+
+  /** Gives the connection back without unlocking: for when the statement took no lock. */
+  abandon(): void {
+    if (!this.locked) return;
+    this.locked = false;
+    this.client.release();
+    this.releaseLocal();
+  }
 
   async release(): Promise<void> {
     if (!this.locked) return;
@@ -149,103 +228,62 @@ export class MessageRepository {
   }
 
   /**
-   * Statement 1 of a send: locks the conversation (only when the caller is a participant who can
-   * see it) and reads what the rules check. Returns null, holding no lock, when the conversation
-   * is not the sender's.
+   * Sends: the one statement (see SEND_SQL), on a connection that then holds the conversation's
+   * ordering lock. Null, holding nothing, when the conversation is not the sender's to write in.
    */
-  async lockForSend(
-    conversationId: string,
-    senderId: string,
-    clientId: string,
-    replyToId: string | null,
-    attachmentIds: string[],
-  ): Promise<{ lock: ConversationLock; context: SendContext } | null> {
-    const locked = await this.lockAndRead<SendRow>(
-      `c:${conversationId}`,
-      "chat_send_read",
-      `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked, c.id AS conversation_id,
-              c.buyer_id, c.seller_id, c.last_seq, l.status::text AS listing_status,
-              (SELECT banned_at IS NOT NULL FROM users WHERE id = $2) AS sender_banned,
-              EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = c.buyer_id AND k.blocked_id = c.seller_id)
-                                               OR (k.blocker_id = c.seller_id AND k.blocked_id = c.buyer_id)) AS blocked,
-              (SELECT row_to_json(x) FROM (SELECT ${MESSAGE_COLUMNS} FROM messages m
-                 WHERE m.conversation_id = c.id AND m.sender_id = $2 AND m.client_id = $3) x) AS existing,
-              ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $4 AND r.conversation_id = c.id)) AS reply_ok,
-              COALESCE((SELECT json_agg(json_build_object('id', a.id, 'kind', a.kind, 'free', a.message_id IS NULL))
-                        FROM attachments a WHERE a.id = ANY($5::uuid[]) AND a.uploader_id = $2), '[]'::json) AS attachments
-       FROM conversations c JOIN listings l ON l.id = c.listing_id
-       WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))`,
-      [conversationId, senderId, clientId, replyToId, attachmentIds],
-    );
-    if (!locked) return null;
-    const { lock, row } = locked;
-    return {
-      lock,
-      context: {
-        buyerId: row.buyer_id,
-        sellerId: row.seller_id,
-        lastSeq: row.last_seq,
-        listingStatus: row.listing_status,
-        senderBanned: row.sender_banned === true,
-        blocked: row.blocked,
-        existing: row.existing ? toMessageRecord(row.existing) : null,
-        replyOk: row.reply_ok,
-        attachments: row.attachments,
-      },
-    };
-  }
-
-  /**
-   * Statement 2 of a send, on the locked connection: next seq, the message, the sender's read
-   * pointer and the attachments, atomically. Returns null when the (sender, clientId) pair was
-   * stored meanwhile (a retry raced with its original): the caller then returns the stored one.
-   */
-  async insert(lock: ConversationLock, m: NewMessage): Promise<MessageRecord | null> {
+  async append(input: SendInput): Promise<SendOutcome | null> {
+    const releaseLocal = await this.local.acquire(`c:${input.conversationId}`);
+    let client: pg.PoolClient;
     try {
-      const { rows } = await lock.client.query<MessageRow>(
-        statement(
-          this.prepared,
-          m.unreadWebhook ? "chat_send_write_webhook" : "chat_send_write",
-        `WITH c AS (
-           UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(), updated_at = now()
-           WHERE id = $1 RETURNING id, last_seq, last_activity_at
-         ), m AS (
-           INSERT INTO messages (conversation_id, seq, sender_id, client_id, type, content, reply_to_id, created_at)
-           SELECT c.id, c.last_seq, $2, $3, $4::message_type, $5, $6, c.last_activity_at FROM c
-           RETURNING *
-         ), pointer AS (
-           UPDATE participants SET last_read_seq = (SELECT seq FROM m), last_read_at = now()
-           WHERE conversation_id = $1 AND user_id = $2
-         ), a AS (
-           UPDATE attachments SET message_id = (SELECT id FROM m), position = array_position($7::uuid[], id)
-           WHERE id = ANY($7::uuid[]) AND uploader_id = $2 AND message_id IS NULL
-           RETURNING id, kind, mime_type, name, size, width, height, thumbnail_key, position
-         )${m.unreadWebhook ? UNREAD_WEBHOOK_CTE : ""}
-         SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
-                m.reply_to_id, m.created_at, m.edited_at, m.deleted_at,
-                COALESCE((SELECT json_agg(json_build_object(
-                  'id', a.id, 'kind', a.kind, 'mimeType', a.mime_type, 'name', a.name, 'size', a.size,
-                  'width', a.width, 'height', a.height, 'hasThumbnail', a.thumbnail_key IS NOT NULL
-                ) ORDER BY a.position) FROM a), '[]'::json) AS attachments
-         FROM m`,
-        [
-          m.conversationId, m.senderId, m.clientId, m.type, m.content, m.replyToId, m.attachmentIds,
-          ...(m.unreadWebhook ? [m.unreadWebhook.userId, m.unreadWebhook.delayMs] : []),
-        ],
-        ),
-      );
-      return toMessageRecord(rows[0]!);
+      client = await this.pool.connect();
     } catch (err) {
-      if (isUniqueViolation(err, "messages_conversation_id_sender_id_client_id_key")) return null;
+      releaseLocal();
       throw err;
     }
+    const lock = new ConversationLock(client, input.conversationId, releaseLocal, this.prepared);
+    const webhook = input.unreadWebhookDelayMs !== null;
+    let row: SendRow | undefined;
+    try {
+      ({ rows: [row] } = await client.query<SendRow>(
+        statement(this.prepared, webhook ? "chat_send_webhook" : "chat_send", webhook ? SEND_SQL_WEBHOOK : SEND_SQL_PLAIN, [
+          input.conversationId, input.senderId, input.clientId, input.content, input.replyToId, input.attachmentIds,
+          ...(webhook ? [input.unreadWebhookDelayMs] : []),
+        ]),
+      ));
+    } catch (err) {
+      if (isUniqueViolation(err, "messages_conversation_id_sender_id_client_id_key")) {
+        // A retry raced with its original (on another node, before the lock was granted): the
+        // statement rolled back, the lock is held; return what the original stored.
+        const stored = await this.findByClientId(client, input);
+        return { kind: "existing", lock, message: stored! };
+      }
+      await lock.release().catch(() => undefined);
+      throw err;
+    }
+    if (!row) {
+      // Not the sender's conversation: ctx had no row, so no advisory lock was taken.
+      lock.abandon();
+      return null;
+    }
+    const context: SendContext = {
+      buyerId: row.buyer_id,
+      sellerId: row.seller_id,
+      listingStatus: row.listing_status,
+      senderBanned: row.sender_banned,
+      blocked: row.blocked,
+      existing: row.existing ? toMessageRecord(row.existing) : null,
+      replyOk: row.reply_ok,
+      attachments: row.attachments,
+    };
+    if (row.inserted) return { kind: "stored", lock, message: toMessageRecord(row.inserted), context };
+    if (context.existing) return { kind: "existing", lock, message: context.existing };
+    return { kind: "refused", lock, context };
   }
 
-  /** The stored message of a clientId, read on the locked connection (see insert()). */
-  async findByClientId(lock: ConversationLock, conversationId: string, senderId: string, clientId: string): Promise<MessageRecord | null> {
-    const { rows } = await lock.client.query<MessageRow>(
+  private async findByClientId(client: pg.PoolClient, input: SendInput): Promise<MessageRecord | null> {
+    const { rows } = await client.query<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = $1 AND m.sender_id = $2 AND m.client_id = $3`,
-      [conversationId, senderId, clientId],
+      [input.conversationId, input.senderId, input.clientId],
     );
     return rows[0] ? toMessageRecord(rows[0]) : null;
   }
@@ -334,13 +372,13 @@ interface SendRow {
   conversation_id: string;
   buyer_id: string;
   seller_id: string;
-  last_seq: number;
   listing_status: ListingStatus;
-  sender_banned: boolean | null;
+  sender_banned: boolean;
   blocked: boolean;
   existing: MessageRow | null;
   reply_ok: boolean;
   attachments: SendContext["attachments"];
+  inserted: MessageRow | null;
 }
 
 export type { AttachmentRecord };
