@@ -28,6 +28,12 @@ function counters() {
   };
 }
 
+/** Sends release their lock after answering: wait until every pooled connection is back. */
+async function poolIdle() {
+  const pool = app.chat.db.pool;
+  await expect.poll(() => pool.totalCount - pool.idleCount).toBe(0);
+}
+
 describe("per-message budget", () => {
   it("a sent message costs 2 SQL statements (the locked check-and-write, the unlock) and 1 Redis PUBLISH", async () => {
     const c = await makeConversation(app);
@@ -37,6 +43,7 @@ describe("per-message budget", () => {
       // Warm-up: the first message also sends conversation:new (one more read), and caches settle.
       await emitAck(buyer, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: "warm-up" });
       await emitAck(seller, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: "warm-up" });
+      await poolIdle();
       const before = counters();
       const n = 20;
       for (let i = 0; i < n; i++) {
@@ -44,8 +51,9 @@ describe("per-message budget", () => {
         const ack = await emitAck<{ ok: boolean }>(s, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: `m${i}` });
         expect(ack.ok).toBe(true);
       }
+      // The unlock runs after the ack: wait for the last one.
+      await expect.poll(() => counters().statements - before.statements).toBe(2 * n);
       const after = counters();
-      expect((after.statements - before.statements) / n).toBe(2);
       expect((after.publish - before.publish) / n).toBe(1);
       expect((after.redis - before.redis) / n).toBe(1);
     } finally {
@@ -59,8 +67,10 @@ describe("per-message budget", () => {
     const body = { clientId: randomUUID(), content: "once" };
     const send = () => app.inject({ method: "POST", url: `/api/conversations/${c.conversationId}/messages`, headers: auth(c.buyerToken), payload: body });
     expect((await send()).statusCode).toBe(201);
+    await poolIdle();
     const before = counters();
     expect((await send()).statusCode).toBe(200);
+    await poolIdle();
     const after = counters();
     expect(after.statements - before.statements).toBe(2);
     expect(after.publish - before.publish).toBe(0);

@@ -370,8 +370,12 @@ describe("the send path", () => {
     const { app, rowsAbout } = await setup({ WEBHOOK_POLL_INTERVAL_MS: "60000" });
     const c = await makeConversation(app);
     await send(app, c.buyerToken, c.conversationId, "warm-up");
+    // A send releases its lock after answering: count from and to a pool with nothing checked out.
+    const idle = () => expect.poll(() => app.chat.db.pool.totalCount - app.chat.db.pool.idleCount).toBe(0);
+    await idle();
     const before = app.chat.db.statementCount();
     const message = await send(app, c.buyerToken, c.conversationId, "counted");
+    await idle();
     expect(app.chat.db.statementCount() - before).toBe(2);
     expect(await rowsAbout(message.id)).toHaveLength(1);
   });

@@ -75,7 +75,9 @@ export class MessageService {
       await this.publishSafely({ type: "message.created", to: [context.buyerId, context.sellerId], message, recipientId, opened });
       return { message, created: true };
     } finally {
-      await this.unlock(outcome.lock);
+      // Not awaited: the message is stored and published, so the sender's ack need not wait for
+      // the unlock's round trip. The next send into this conversation still waits for it.
+      void this.unlock(outcome.lock);
     }
   }
 
