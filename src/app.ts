@@ -321,6 +321,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await orphanSweeper.stop();
     typingRelay.close();
     await presence.close();
+    await messages.drain();
     await cluster.close();
     await db.close();
     await embedded?.close();

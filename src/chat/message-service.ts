@@ -77,7 +77,7 @@ export class MessageService {
     } finally {
       // Not awaited: the message is stored and published, so the sender's ack need not wait for
       // the unlock's round trip. The next send into this conversation still waits for it.
-      void this.unlock(outcome.lock);
+      this.unlockInBackground(outcome.lock);
     }
   }
 
@@ -214,6 +214,18 @@ export class MessageService {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private readonly pendingUnlocks = new Set<Promise<void>>();
+
+  private unlockInBackground(lock: ConversationLock): void {
+    const done = this.unlock(lock).finally(() => this.pendingUnlocks.delete(done));
+    this.pendingUnlocks.add(done);
+  }
+
+  /** Waits for unlocks still running after their sends were answered (shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.pendingUnlocks]);
   }
 
   private async unlock(lock: ConversationLock): Promise<void> {
