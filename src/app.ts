@@ -45,7 +45,7 @@ import { startOrphanSweeper } from "./media/orphan-sweeper.js";
 import { createUploadMetrics } from "./media/upload-metrics.js";
 import { MediaPipeline } from "./media/upload-batch.js";
 import { WebhookWorker } from "./webhooks/webhook-worker.js";
-import { registerErrorHandling } from "./http/error-handler.js";
+import { registerErrorHandling, registerJsonParser } from "./http/error-handler.js";
 import { makeGuards } from "./http/authenticate.js";
 import { createMetrics, instrumentHttp, type Metrics } from "./http/metrics.js";
 import { rateLimitCounter, registerRateLimits } from "./http/rate-limit.js";
@@ -243,6 +243,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   // ---- HTTP ---------------------------------------------------------------------------------
   registerErrorHandling(app);
+  registerJsonParser(app);
   instrumentHttp(app, metrics.registry);
   const guards = makeGuards(verify, users);
   // Before the routes, whose per-user checks it attaches as they register.

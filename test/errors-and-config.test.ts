@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { ConfigError, loadConfig } from "../src/config/config.js";
 import { ERRORS } from "../src/errors/errors.js";
-import { auth, createTestEnv, startApp, useTestApp } from "./support/app.js";
+import { auth, makeConversation, createTestEnv, startApp, useTestApp } from "./support/app.js";
 import { TEST_SECRET, token } from "./support/tokens.js";
 import { startNode } from "./support/cluster.js";
 import { readdirSync } from "node:fs";
@@ -71,6 +71,20 @@ describe("errors in the contract's shape", () => {
     const res = await jsonPost("{not json");
     expect(res.statusCode).toBe(400);
     expect(res.json()).toEqual({ error: { code: "validation_failed", message: "The body is not valid JSON" } });
+  });
+
+  it("an empty JSON body is no body: POST …/read with Content-Type: application/json and nothing else is 204", async () => {
+    const c = await makeConversation(app);
+    const res = await app.inject({
+      method: "POST",
+      url: `/api/conversations/${c.conversationId}/read`,
+      headers: { ...auth(c.buyerToken), "content-type": "application/json" },
+      payload: "",
+    });
+    expect(res.statusCode).toBe(204);
+    const poisoned = await jsonPost('{"listingId":"x","__proto__":{"admin":true}}');
+    expect(poisoned.statusCode).toBe(400);
+    expect(poisoned.json().error.code).toBe("validation_failed");
   });
 
   it("unknown route → 404 not_found", async () => {

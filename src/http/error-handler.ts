@@ -51,3 +51,21 @@ export function registerErrorHandling(app: FastifyInstance): void {
     reply.status(404).send({ error: { code: "not_found", message: `No route for ${request.method} ${request.url.split("?")[0]}` } }),
   );
 }
+
+/**
+ * JSON bodies as Fastify parses them (prototype-poisoning protection included), except that an
+ * empty body reads as no body: many HTTP clients send `Content-Type: application/json` on a POST
+ * without one (POST …/read, where every field is optional).
+ */
+export function registerJsonParser(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.trim() === "") {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
+}
