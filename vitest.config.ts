@@ -3,6 +3,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     testTimeout: 30_000,
+    // expect.poll waits for events from other processes; on two shared cores 1 s (the default) is
+    // sometimes not enough. A poll still fails when its condition never comes.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 60_000,
     // Test files run in parallel, each on its own database and Redis prefix; two cores here.
     pool: "forks",

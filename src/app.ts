@@ -168,7 +168,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     checkSendRate: localRateCheck("messages", config.RATE_LIMIT_MESSAGES, () => rateLimitedTotal.inc({ rule: "messages" })),
     ...(config.WEBHOOK_URL ? { unreadWebhookDelayMs: config.WEBHOOK_DELAY_MS } : {}),
   });
-  const typing = new TypingService({ canSee, publish, onBackgroundError: (err, what) => log.warn({ err }, `${what} failed`) });
+  const typing = new TypingService({
+    canSee: (userId, conversationId) => participants.canTalk(userId, conversationId),
+    publish,
+    onBackgroundError: (err, what) => log.warn({ err }, `${what} failed`),
+  });
   const images = new ImageProcessor({
     maxInputPixels: config.UPLOAD_MAX_INPUT_PIXELS,
     maxDimension: config.UPLOAD_IMAGE_MAX_DIMENSION,

@@ -164,6 +164,32 @@ describe.each(backends)("presence on one node ($name backend)", ({ overrides }) 
     expect(sellerOnline).toEqual([{ userId: c.buyer }]);
   });
 
+  it("a block hides presence both ways, at once and in the announcements; an unblock shows it again", async () => {
+    const c = await makeConversation(app);
+    await app.inject({ method: "POST", url: `/api/conversations/${c.conversationId}/messages`, headers: auth(c.buyerToken), payload: { clientId: randomUUID(), content: "hi" } });
+    const seller = await socketFor(c.sellerToken);
+    const buyer = await socketFor(c.buyerToken);
+    expect((await presence(c.sellerToken, c.buyer)).body).toEqual([{ userId: c.buyer, online: true, lastSeenAt: null }]);
+
+    const blocked = await app.inject({ method: "POST", url: "/api/blocks", headers: auth(c.sellerToken), payload: { userId: c.buyer } });
+    expect(blocked.statusCode).toBe(201);
+    expect((await presence(c.sellerToken, c.buyer)).body).toEqual([{ userId: c.buyer, online: false, lastSeenAt: null }]);
+    expect((await presence(c.buyerToken, c.seller)).body).toEqual([{ userId: c.seller, online: false, lastSeenAt: null }]);
+    // The buyer's comings and goings are no longer announced to the seller.
+    const sellerHears = record<{ userId: string }>(seller, "user:offline");
+    buyer.close();
+    const buyerAgain = await socketFor(c.buyerToken);
+    const unblocked = await app.inject({ method: "DELETE", url: `/api/blocks/${c.buyer}`, headers: auth(c.sellerToken) });
+    expect(unblocked.statusCode).toBe(204);
+    // (The buyer reconnected within the grace period: never offline, so no last-seen time yet.)
+    expect((await presence(c.sellerToken, c.buyer)).body).toEqual([{ userId: c.buyer, online: true, lastSeenAt: null }]);
+    // After the unblock the seller hears the buyer's next departure, and nothing from the blocked time.
+    const offline = nextEvent<{ userId: string }>(seller, "user:offline");
+    buyerAgain.close();
+    expect((await offline).userId).toBe(c.buyer);
+    expect(sellerHears.filter((e) => e.userId === c.buyer)).toHaveLength(1);
+  });
+
   it("refuses bad userIds with validation_failed: missing, empty, more than 100, malformed", async () => {
     const jwt = token("validator");
     const ids = (n: number) => Array.from({ length: n }, (_, i) => `u${i}`).join(",");

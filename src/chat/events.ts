@@ -33,6 +33,8 @@ export type ChatEvent =
   | { type: "typing"; conversationId: string; userId: string; typing: boolean }
   /** Moderation: every node drops its cached "banned" state of the user. */
   | { type: "user.unbanned"; userId: string }
+  /** A block or unblock between two users: who may see whose presence changed. */
+  | { type: "contacts.changed"; userIds: [string, string] }
   /** Admin broadcast: every socket on every node gets `broadcast`. */
   | { type: "broadcast.created"; broadcast: BroadcastPayload };
 

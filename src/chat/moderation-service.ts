@@ -69,6 +69,7 @@ export class ModerationService {
     const { userId } = parse(blockInput, body);
     if (userId === caller.userId) throw invalid("userId: you cannot block yourself");
     const { block, created } = await this.deps.blocks.block(caller.userId, userId);
+    if (created) await this.contactsChanged(caller.userId, userId);
     return { block: blockView(block), created };
   }
 
@@ -76,6 +77,14 @@ export class ModerationService {
   async unblock(caller: Principal, userId: string): Promise<void> {
     if (!externalId.safeParse(userId).success) throw notFound("User not found");
     await this.deps.blocks.unblock(caller.userId, userId);
+    await this.contactsChanged(caller.userId, userId);
+  }
+
+  /** Presence caches on every node drop the pair (a failed announcement ages out with the cache). */
+  private async contactsChanged(a: string, b: string): Promise<void> {
+    await this.deps.publish({ type: "contacts.changed", userIds: [a, b] }).catch((err) =>
+      this.deps.onBackgroundError(err, "publish contacts.changed"),
+    );
   }
 
   async listBlocks(caller: Principal, query: unknown): Promise<Page<BlockView>> {

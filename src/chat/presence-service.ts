@@ -142,11 +142,16 @@ export class PresenceService {
     });
   }
 
-  /** Bus events: a conversation's first message makes its two users contacts on every node. */
+  /**
+   * Bus events: a conversation's first message makes its two users contacts on every node; a
+   * block or unblock changes whether they are.
+   */
   onChatEvent(event: ChatEvent): void {
-    if (event.type !== "message.created" || event.message.seq !== 1) return;
+    const changed =
+      event.type === "message.created" && event.message.seq === 1 ? event.to : event.type === "contacts.changed" ? event.userIds : null;
+    if (!changed) return;
     this.contactsEpoch += 1;
-    for (const userId of event.to) this.contacts.delete(userId);
+    for (const userId of changed) this.contacts.delete(userId);
   }
 
   async close(): Promise<void> {

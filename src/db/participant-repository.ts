@@ -79,4 +79,19 @@ export class ParticipantRepository {
     );
     return (rowCount ?? 0) > 0;
   }
+
+  /**
+   * Whether the user may see the conversation and its two people have not blocked each other
+   * (typing indicators: nothing live passes between a blocked pair).
+   */
+  async canTalk(userId: string, conversationId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `SELECT 1 FROM conversations c
+       WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))
+         AND NOT EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = c.buyer_id AND k.blocked_id = c.seller_id)
+                                                  OR (k.blocker_id = c.seller_id AND k.blocked_id = c.buyer_id))`,
+      [conversationId, userId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
 }

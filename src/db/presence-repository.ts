@@ -1,6 +1,7 @@
 // Presence queries: who shares a conversation with whom ("contacts"), and last-seen times.
 // Two users are contacts once a conversation between them has a message: before that the seller
-// does not see the conversation (API.md, "Opening a conversation"), so nor does presence.
+// does not see the conversation (API.md, "Opening a conversation"), so nor does presence. A block
+// in either direction ends it.
 import type pg from "pg";
 
 /** Rows per last-seen UPDATE: a node restarting with many sockets writes a few statements, not thousands. */
@@ -28,6 +29,9 @@ export class PresenceRepository {
             WHERE c.seller_id = u.id AND c.last_seq > 0 ORDER BY c.last_activity_at DESC LIMIT $2)
          ) y
          WHERE y.contact <> u.id
+           -- A block, either way, hides presence both ways.
+           AND NOT EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = u.id AND k.blocked_id = y.contact)
+                                                    OR (k.blocker_id = y.contact AND k.blocked_id = u.id))
          GROUP BY y.contact ORDER BY max(y.last_activity_at) DESC LIMIT $2
        ) x`,
       [userIds, limit],
@@ -44,10 +48,12 @@ export class PresenceRepository {
     const { rows } = await this.pool.query<{ id: string; last_seen_at: Date | null }>(
       `SELECT u.id, u.last_seen_at FROM users u
        WHERE u.id = ANY($2::text[])
-         AND (u.id = $1 OR EXISTS (
+         AND (u.id = $1 OR (EXISTS (
            SELECT 1 FROM conversations c
            WHERE c.last_seq > 0
-             AND ((c.buyer_id = $1 AND c.seller_id = u.id) OR (c.seller_id = $1 AND c.buyer_id = u.id))))`,
+             AND ((c.buyer_id = $1 AND c.seller_id = u.id) OR (c.seller_id = $1 AND c.buyer_id = u.id)))
+           AND NOT EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = $1 AND k.blocked_id = u.id)
+                                                    OR (k.blocker_id = u.id AND k.blocked_id = $1))))`,
       [viewerId, userIds],
     );
     return new Map(rows.map((r) => [r.id, r.last_seen_at]));
