@@ -169,6 +169,38 @@ describe("reading conversations", () => {
     }
   });
 
+  it("a conversation that gets a message while a client pages moves to the top: the rest are neither skipped nor repeated", async () => {
+    const me = "pager-live";
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      await pushUser(app, `lseller-${i}`);
+      await pushListing(app, `llist-${i}`, `lseller-${i}`);
+      ids.push((await post(token(me), `llist-${i}`)).json().id);
+    }
+    const newestFirst = [...ids].reverse(); // [5, 4, 3, 2, 1, 0]
+    const page = async (cursor: string | null) =>
+      (await app.inject({ method: "GET", url: `/api/conversations?limit=2${cursor ? `&cursor=${cursor}` : ""}`, headers: auth(token(me)) })).json();
+    const first = await page(null);
+    expect(first.items.map((c: { id: string }) => c.id)).toEqual(newestFirst.slice(0, 2));
+    // Conversation 1 (on a later page) gets a message: it jumps to the top, behind the cursor.
+    const sent = await app.inject({
+      method: "POST",
+      url: `/api/conversations/${ids[1]}/messages`,
+      headers: auth(token(me)),
+      payload: { clientId: "8f14e45f-ceea-467f-a8f0-6f3b6b1c0e01", content: "still there?" },
+    });
+    expect(sent.statusCode).toBe(201);
+    const rest: string[] = [];
+    let cursor: string | null = first.nextCursor;
+    while (cursor) {
+      const p = await page(cursor);
+      rest.push(...p.items.map((c: { id: string }) => c.id));
+      cursor = p.nextCursor;
+    }
+    expect(rest).toEqual([ids[3], ids[2], ids[0]]);
+    expect((await page(null)).items[0].id).toBe(ids[1]);
+  });
+
   it("hides a conversation for the caller only", async () => {
     const c = await makeConversation(app);
     const del = await app.inject({ method: "DELETE", url: `/api/conversations/${c.conversationId}`, headers: auth(c.buyerToken) });
