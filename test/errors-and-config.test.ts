@@ -126,6 +126,21 @@ describe("errors in the contract's shape", () => {
   });
 });
 
+describe("metrics behind METRICS_TOKEN", () => {
+  const fixture = useTestApp({ METRICS_TOKEN: "scrape-me-please" });
+
+  it("wants the token when one is set; health and readiness never do", async () => {
+    const { app } = fixture;
+    expect((await app.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(401);
+    expect((await app.inject({ method: "GET", url: "/metrics", headers: auth("wrong") })).statusCode).toBe(401);
+    const ok = await app.inject({ method: "GET", url: "/metrics", headers: auth("scrape-me-please") });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toContain("chat_sockets_connected");
+    expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+    expect((await app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
+  });
+});
+
 describe("readiness when a dependency is down", () => {
   it("answers 503 unavailable when PostgreSQL does not answer", async () => {
     const env = await createTestEnv();
