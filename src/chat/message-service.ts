@@ -29,7 +29,7 @@ export interface MessageServiceDeps {
   onBackgroundError: (err: unknown, what: string) => void;
   /** Called once per newly stored message (metrics). */
   onStored?: () => void;
-  /** Throws rate_limited when the sender is over their message rate (issue 9, README "Rate limits"). */
+  /** Throws rate_limited when the sender is over their message rate (README, "Rate limits"). */
   checkSendRate?: (userId: string) => void;
   /** Set (WEBHOOK_DELAY_MS) when webhooks are on: each message also writes the recipient's message.unread outbox row. */
   unreadWebhookDelayMs?: number;

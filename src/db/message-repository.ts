@@ -51,13 +51,15 @@ export interface MessageAccess {
   listingStatus: ListingStatus;
 }
 
+/** The advisory lock key of a conversation (any two conversations colliding just share a queue). */
+const LOCK_KEY = (conversationIdSql: string) => `hashtextextended(${conversationIdSql}::text, 0)`;
+
 /**
- * The webhook outbox row for the recipient (issue 9), in the send's one write statement, so it
+ * The webhook outbox row for the recipient, in the send's one write statement, so it
  * commits with the message or not at all. It holds a reference only: the delivery worker checks,
  * when it is due, that the message is still unread and the recipient offline, and renders the
  * conversation and message as they are then (src/db/webhook-repository.ts).
  */
-const LOCK_KEY = (conversationIdSql: string) => `hashtextextended(${conversationIdSql}::text, 0)`;
 const UNREAD_WEBHOOK_CTE = `, w AS (
            INSERT INTO webhook_deliveries (type, payload, due_at)
            SELECT 'message.unread',
