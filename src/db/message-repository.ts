@@ -259,6 +259,8 @@ export class MessageRepository {
         const stored = await this.findByClientId(client, input);
         return { kind: "existing", lock, message: stored! };
       }
+      // The statement's error is the one to report; a failed unlock destroys the connection, which
+      // ends its session and so releases the lock anyway (ConversationLock.release).
       await lock.release().catch(() => undefined);
       throw err;
     }
