@@ -3,7 +3,7 @@
 // catches up, and its own pending send is stored once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatClient } from "../src/client/chat-client.js";
-import type { MessageView } from "../src/chat/shapes.js";
+import type { MessageView } from "../src/contract/shapes.js";
 import { createTestEnv, type TestEnv } from "./support/app.js";
 import { startNode, type NodeProcess } from "./support/cluster.js";
 import { startNginx, type Nginx } from "./support/nginx.js";

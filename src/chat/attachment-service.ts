@@ -8,7 +8,7 @@ import type { FileStorage, StoredObject } from "../media/file-storage.js";
 import type { MediaPipeline, PreparedUpload, UploadPart } from "../media/upload-batch.js";
 import type { Presenter } from "./presenter.js";
 import { MAX_ATTACHMENTS } from "./schemas.js";
-import type { AttachmentView } from "./shapes.js";
+import type { AttachmentView } from "../contract/shapes.js";
 
 export type AttachmentVariant = "original" | "thumbnail";
 

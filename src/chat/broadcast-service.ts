@@ -5,7 +5,7 @@ import type { BroadcastRecord, BroadcastRepository } from "../db/broadcast-repos
 import { invalid } from "../errors/errors.js";
 import type { BroadcastPayload, PublishEvent } from "./events.js";
 import { broadcastInput, broadcastsQuery, parse, uuid } from "./schemas.js";
-import type { Page } from "./shapes.js";
+import type { Page } from "../contract/shapes.js";
 
 export interface BroadcastServiceDeps {
   broadcasts: BroadcastRepository;

@@ -4,7 +4,7 @@ import type { ConversationRepository } from "../db/conversation-repository.js";
 import { AppError, conflict, invalid, notFound } from "../errors/errors.js";
 import type { Presenter } from "./presenter.js";
 import { listConversationsQuery, parse, uuid } from "./schemas.js";
-import type { ConversationView, Page } from "./shapes.js";
+import type { ConversationView, Page } from "../contract/shapes.js";
 
 export class ConversationService {
   constructor(

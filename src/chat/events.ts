@@ -1,19 +1,9 @@
 // Side effects leave the rules as these typed events; realtime/ turns them into Socket.IO emits
 // on every node. `to` holds the user ids whose sockets get the event.
-import type { ConversationView, MessageView } from "./shapes.js";
+import type { ConversationView, MessageView } from "../contract/shapes.js";
+import type { BroadcastPayload, MessageDeletedPayload, MessageReadPayload } from "../contract/socket-events.js";
 
-export interface MessageDeletedPayload {
-  id: string;
-  conversationId: string;
-  seq: number;
-}
-
-export interface MessageReadPayload {
-  conversationId: string;
-  userId: string;
-  seq: number;
-  readAt: string;
-}
+export type { BroadcastPayload, MessageDeletedPayload, MessageReadPayload };
 
 export type ChatEvent =
   | {
@@ -37,11 +27,5 @@ export type ChatEvent =
   | { type: "contacts.changed"; userIds: [string, string] }
   /** Admin broadcast: every socket on every node gets `broadcast`. */
   | { type: "broadcast.created"; broadcast: BroadcastPayload };
-
-export interface BroadcastPayload {
-  id: string;
-  content: string;
-  createdAt: string;
-}
 
 export type PublishEvent = (event: ChatEvent) => Promise<void>;

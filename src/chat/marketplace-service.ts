@@ -9,7 +9,7 @@
 import type { ListingRepository } from "../db/listing-repository.js";
 import type { UserRepository } from "../db/user-repository.js";
 import { listingInput, parse, userInput, externalId } from "./schemas.js";
-import type { ListingView, UserView } from "./shapes.js";
+import type { ListingView, UserView } from "../contract/shapes.js";
 import { notFound } from "../errors/errors.js";
 
 export class MarketplaceService {

@@ -16,7 +16,7 @@ import {
   sendMessageInput,
   uuid,
 } from "./schemas.js";
-import type { MessageType, MessageView } from "./shapes.js";
+import type { MessageType, MessageView } from "../contract/shapes.js";
 
 export interface MessageServiceDeps {
   messages: MessageRepository;

@@ -12,7 +12,7 @@ import { AppError, invalid, notFound } from "../errors/errors.js";
 import type { PublishEvent } from "./events.js";
 import type { Presenter } from "./presenter.js";
 import { adminReportsQuery, blockInput, blocksQuery, externalId, parse, reportInput, uuid } from "./schemas.js";
-import type { MessageView, Page, UserView } from "./shapes.js";
+import type { MessageView, Page, UserView } from "../contract/shapes.js";
 
 export interface BlockView {
   user: UserView;

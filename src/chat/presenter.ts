@@ -1,7 +1,7 @@
 // Records from db/ become the public shapes here; the only work is signing attachment URLs.
 import type { AttachmentRecord, ConversationRecord, MessageRecord } from "../db/records.js";
 import type { UrlSigner } from "../media/url-signer.js";
-import type { AttachmentView, ConversationView, MessageView } from "./shapes.js";
+import type { AttachmentView, ConversationView, MessageView } from "../contract/shapes.js";
 
 export class Presenter {
   constructor(private readonly signer: UrlSigner) {}

@@ -6,7 +6,7 @@ import { MATCH_END, MATCH_START, type SearchRepository } from "../db/search-repo
 import { invalid, notFound } from "../errors/errors.js";
 import type { Presenter } from "./presenter.js";
 import { parse, uuid } from "./schemas.js";
-import type { MessageView, Page } from "./shapes.js";
+import type { MessageView, Page } from "../contract/shapes.js";
 
 export const MAX_SEARCH_CHARS = 200;
 export const MAX_SEARCH_PAGE = 50;

@@ -1,7 +1,7 @@
 // Block lists. The send and open paths read blocks in their own statements
 // (message-repository.ts, conversation-repository.ts); this is the list a user manages.
 import type { PrismaClient } from "./generated/client.js";
-import type { UserView } from "../chat/shapes.js";
+import type { UserView } from "../contract/shapes.js";
 
 export interface BlockRecord {
   user: UserView;

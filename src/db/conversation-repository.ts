@@ -1,7 +1,7 @@
 // Conversation queries. A conversation page is one statement: conversation, listing, both users,
 // the caller's read pointer and the last message (with attachments) come back together.
 import type pg from "pg";
-import type { ListingStatus } from "../chat/shapes.js";
+import type { ListingStatus } from "../contract/shapes.js";
 import { MESSAGE_COLUMNS, iso, toMessageRecord, type MessageRow } from "./message-sql.js";
 import type { ConversationRecord } from "./records.js";
 import type { ConversationLock } from "./message-repository.js";

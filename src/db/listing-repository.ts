@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { ListingStatus, ListingView } from "../chat/shapes.js";
+import type { ListingStatus, ListingView } from "../contract/shapes.js";
 
 export interface ListingInput {
   id: string;

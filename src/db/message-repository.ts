@@ -10,7 +10,7 @@
 import type pg from "pg";
 import { MESSAGE_COLUMNS, toMessageRecord, type MessageRow } from "./message-sql.js";
 import type { AttachmentRecord, MessageRecord } from "./records.js";
-import type { ListingStatus } from "../chat/shapes.js";
+import type { ListingStatus } from "../contract/shapes.js";
 import { isUniqueViolation } from "./database.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 

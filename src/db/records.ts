@@ -1,6 +1,6 @@
 // What the repositories return: the API shapes, except that attachments carry storage facts
 // instead of signed URLs (signing is media's job, see chat/presenter.ts).
-import type { ConversationView, MessageView } from "../chat/shapes.js";
+import type { ConversationView, MessageView } from "../contract/shapes.js";
 
 /** What an attachment is, wherever it is described. */
 export interface AttachmentFacts {

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { UserView } from "../chat/shapes.js";
+import type { UserView } from "../contract/shapes.js";
 
 export interface UserState {
   bannedAt: Date | null;

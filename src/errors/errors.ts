@@ -1,6 +1,10 @@
 // The one list of error codes (code → HTTP status and default message) used by the HTTP error
 // handler and by Socket.IO acks alike, so a client sees the same { code, message } on both.
 
+import type { ErrorBody, ErrorCode } from "../contract/socket-events.js";
+
+export type { ErrorBody, ErrorCode };
+
 export const ERRORS = {
   unauthorized: { status: 401, message: "Missing, invalid or expired token" },
   forbidden: { status: 403, message: "You are not allowed to do this" },
@@ -13,15 +17,7 @@ export const ERRORS = {
   rate_limited: { status: 429, message: "Too many requests, slow down" },
   unavailable: { status: 503, message: "The service is temporarily unavailable" },
   internal: { status: 500, message: "Something went wrong on our side" },
-} as const;
-
-export type ErrorCode = keyof typeof ERRORS;
-
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
-  retryAfterMs?: number;
-}
+} as const satisfies Record<ErrorCode, { status: number; message: string }>;
 
 export class AppError extends Error {
   readonly status: number;

@@ -1,10 +1,9 @@
 // Turns chat events from the bus into emits to this node's own sockets (io.local): the bus has
 // already carried the event to every node, so each socket gets it exactly once.
-import type { Server } from "socket.io";
 import type { ChatEvent } from "../chat/events.js";
-import { conversationRoom, userRoom, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents, type SocketData } from "./contract.js";
+import { conversationRoom, userRoom, type ChatServer } from "./socket-types.js";
 
-export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type { ChatServer };
 
 export function deliver(io: ChatServer, event: ChatEvent, onBan: (userId: string) => void): void {
   const local = io.local;

@@ -8,10 +8,10 @@ import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { UserService } from "../chat/user-service.js";
 import { AppError, forbidden } from "../errors/errors.js";
 import { toAppError } from "../http/error-handler.js";
-import { userRoom, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents, type SocketData, type Ack } from "./contract.js";
-import type { ChatServer } from "./delivery.js";
+import type { Ack, AckFn, ClientToServerEvents } from "../contract/socket-events.js";
+import { userRoom, type ChatServer, type ChatSocket } from "./socket-types.js";
 
-export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type { ChatSocket };
 
 export interface SocketServerOptions {
   corsOrigins: readonly string[];
@@ -55,19 +55,22 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
   return io;
 }
 
-type Handler<T> = (payload: unknown) => Promise<T>;
+/** The ack data of a client event, from the contract's event map (events without an ack answer `{}`). */
+export type AckData<E extends keyof ClientToServerEvents> =
+  Parameters<ClientToServerEvents[E]> extends [unknown, AckFn<infer D>] ? D : Record<string, never>;
 
 /**
  * Registers a handler that answers its ack in the contract's shape and never throws: bad payloads
  * (null, numbers, arrays, huge strings) become validation_failed, a missing ack is tolerated.
  */
-export function on<T>(
+export function on<E extends keyof ClientToServerEvents>(
   socket: ChatSocket,
-  event: keyof ClientToServerEvents,
-  handler: Handler<T>,
+  event: E,
+  handler: (payload: unknown) => Promise<AckData<E>>,
   log: SocketServerOptions["log"],
 ): void {
-  (socket as unknown as Socket).on(event, async (...args: unknown[]) => {
+  type T = AckData<E>;
+  (socket as unknown as Socket).on(event as string, async (...args: unknown[]) => {
     const ack = typeof args.at(-1) === "function" ? (args.pop() as (r: Ack<T>) => void) : undefined;
     const payload = args[0];
     let response: Ack<T>;

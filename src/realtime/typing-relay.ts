@@ -3,7 +3,7 @@
 // not refreshed within TYPING_TIMEOUT_MS ends with typing:stop even when the typist's node died
 // and will never send the stop itself.
 import type { ChatEvent } from "../chat/events.js";
-import { conversationRoom, userRoom } from "./contract.js";
+import { conversationRoom, userRoom } from "./socket-types.js";
 import type { ChatServer } from "./delivery.js";
 
 export class TypingRelay {

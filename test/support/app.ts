@@ -5,7 +5,7 @@ import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
-import type { ClientToServerEvents, ServerToClientEvents } from "../../src/realtime/contract.js";
+import type { ClientToServerEvents, ServerToClientEvents } from "../../src/contract/socket-events.js";
 import { rm } from "node:fs/promises";
 import { createTestDatabase } from "./database.js";
 import { createEmbeddedDataDir } from "./embedded-template.js";

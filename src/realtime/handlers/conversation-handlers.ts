@@ -1,6 +1,6 @@
 import type { ConversationService } from "../../chat/conversation-service.js";
 import { conversationIdInput, parse } from "../../chat/schemas.js";
-import { conversationRoom } from "../contract.js";
+import { conversationRoom } from "../socket-types.js";
 import { on, type ChatSocket, type SocketServerOptions } from "../socket-server.js";
 
 /** conversation:join puts the socket in the conversation's room (typing, notification routing). */

@@ -1,5 +1,5 @@
 import type { PresenceChange, PresenceService } from "../../chat/presence-service.js";
-import { userRoom } from "../contract.js";
+import { userRoom } from "../socket-types.js";
 import type { ChatServer } from "../delivery.js";
 import type { ChatSocket } from "../socket-server.js";
 

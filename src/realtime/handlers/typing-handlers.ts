@@ -1,7 +1,7 @@
 import type { TypingService } from "../../chat/typing-service.js";
 import { conversationIdInput, parse } from "../../chat/schemas.js";
 import { AppError } from "../../errors/errors.js";
-import { conversationRoom } from "../contract.js";
+import { conversationRoom } from "../socket-types.js";
 import { on, type ChatSocket, type SocketServerOptions } from "../socket-server.js";
 
 /** Per socket: a burst of this many typing events, refilled at TYPING_RATE_PER_SECOND. */

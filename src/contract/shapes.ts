@@ -1,5 +1,5 @@
 // The public shapes of ../shared/API.md ("Shapes"), as the service returns them on HTTP and
-// Socket.IO. Timestamps are ISO 8601 strings.
+// Socket.IO. A leaf module: the server, the client packages and the tests import it. Timestamps are ISO 8601 strings.
 
 export interface UserView {
   id: string;

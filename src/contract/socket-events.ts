@@ -1,9 +1,46 @@
-// The Socket.IO contract (API.md, "Socket.IO") as the four event maps that type the server and
-// the client SDK alike.
-import type { Principal } from "../auth/token-verifier.js";
-import type { MessageDeletedPayload, MessageReadPayload } from "../chat/events.js";
-import type { ConversationView, MessageView } from "../chat/shapes.js";
-import type { ErrorBody } from "../errors/errors.js";
+// The Socket.IO contract (API.md, "Socket.IO") as the event maps that type the server, the client
+// packages and the tests alike. A leaf: imports nothing but the shapes.
+import type { ConversationView, MessageView } from "./shapes.js";
+
+/** The contract's error codes (API.md, "Errors"); src/errors/errors.ts gives each its status. */
+export type ErrorCode =
+  | "unauthorized"
+  | "forbidden"
+  | "blocked"
+  | "not_found"
+  | "validation_failed"
+  | "conflict"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "rate_limited"
+  | "unavailable"
+  | "internal";
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  retryAfterMs?: number;
+  requestId?: string;
+}
+
+export interface MessageDeletedPayload {
+  id: string;
+  conversationId: string;
+  seq: number;
+}
+
+export interface MessageReadPayload {
+  conversationId: string;
+  userId: string;
+  seq: number;
+  readAt: string;
+}
+
+export interface BroadcastPayload {
+  id: string;
+  content: string;
+  createdAt: string;
+}
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
 export type AckFn<T> = (response: Ack<T>) => void;
@@ -34,15 +71,5 @@ export interface ServerToClientEvents {
   "user:offline": (payload: { userId: string; lastSeenAt: string }) => void;
   "conversation:new": (conversation: ConversationView) => void;
   notification: (payload: { type: "message"; conversationId: string; message: MessageView }) => void;
-  broadcast: (payload: { id: string; content: string; createdAt: string }) => void;
+  broadcast: (payload: BroadcastPayload) => void;
 }
-
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface InterServerEvents {}
-
-export interface SocketData {
-  principal: Principal;
-}
-
-export const userRoom = (userId: string) => `u:${userId}`;
-export const conversationRoom = (conversationId: string) => `c:${conversationId}`;
