@@ -13,8 +13,7 @@ export default defineConfig({
     // The core HTTP and socket suites run twice: on PostgreSQL + Redis, and in embedded mode
     // (PGlite under a temporary DATA_DIR, no Redis), as `npm start` runs on a fresh machine.
     // globalSetup sits in each project, not at the root: projects that extend a root globalSetup
-    // run it again in a module graph of their own, and two copies of src/db/migrator.ts in one
-    // process clash over the wasm schema engine's shared glue module (the migration crashes).
+    // run it again in a module graph of their own.
     projects: [
       {
         extends: true,

@@ -1,6 +1,7 @@
 // Database migrations CLI (npm run db:migrate | db:status | db:diff | db:create <name>).
-// Prisma's own `migrate` commands need a native engine we cannot download here; this drives the
-// wasm engine through src/db/migrator.ts with the same migrations layout and bookkeeping.
+// Prisma's own `migrate` commands need a native engine we cannot download here; this applies
+// migrations with src/db/migration-runner.ts (plain pg) and drives the wasm engine through
+// scripts/migration-engine.ts with the same migrations layout and bookkeeping.
 //
 //   tsx scripts/db.ts migrate           apply pending migrations (creates the database if missing)
 //   tsx scripts/db.ts status            exit 1 on pending/failed migrations or history drift
@@ -13,7 +14,8 @@
 // DATABASE_URL defaults to postgresql://postgres@127.0.0.1:5432/marketchat.
 import { parseArgs } from "node:util";
 
-import { createMigration, diff, migrate, status, type MigratorOptions } from "../src/db/migrator.js";
+import { migrate } from "../src/db/migration-runner.js";
+import { createMigration, diff, status, type MigratorOptions } from "./migration-engine.js";
 
 const USAGE = "usage: tsx scripts/db.ts migrate|status|diff|create <name> [--schema <file>] [--verbose]";
 

@@ -21,10 +21,10 @@ async function main(): Promise<void> {
   const devSecret = !config.JWT_SECRET && !config.JWT_PUBLIC_KEY ? await loadOrCreateDevSecret(config.DATA_DIR) : null;
   if (devSecret) config = Object.freeze({ ...config, JWT_SECRET: devSecret.secret });
   // Apply pending migrations before serving (PostgreSQL mode; embedded mode migrates its own
-  // database as it opens it). Safe with several nodes starting at once: the migrator takes
+  // database as it opens it). Safe with several nodes starting at once: the migration runner takes
   // Prisma's advisory lock, the first node applies, the others find nothing to do.
   if (config.DATABASE_URL && config.MIGRATE_ON_START) {
-    const { migrate } = await import("./db/migrator.js");
+    const { migrate } = await import("./db/migration-runner.js");
     const { applied } = await migrate(config.DATABASE_URL).catch((err: Error) => {
       process.stderr.write(`Start-up failed: migrations could not be applied to DATABASE_URL (${err.message})\n`);
       process.exit(1);

@@ -1,4 +1,4 @@
-// src/db/migrator.ts against the real PostgreSQL: a fresh database is migrated from
+// src/db/migration-runner.ts (applying) and scripts/migration-engine.ts (status, diff) against the real PostgreSQL: a fresh database is migrated from
 // prisma/migrations, then checked table by table and against `_prisma_migrations` with checksums
 // computed here independently, so a wrong bookkeeping row fails the test.
 import { createHash, randomBytes } from "node:crypto";
@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { diff, migrate, status } from "../src/db/migrator.js";
+import { migrate } from "../src/db/migration-runner.js";
+import { diff, status } from "../scripts/migration-engine.js";
 
 const ADMIN_URL = process.env.TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const PRISMA_DIR = fileURLToPath(new URL("../prisma", import.meta.url));

@@ -3,7 +3,7 @@
 // test/support/cluster.ts startNode can start nodes on it.
 import pg from "pg";
 import { Redis } from "ioredis";
-import { migrate } from "../../src/db/migrator.js";
+import { migrate } from "../../src/db/migration-runner.js";
 import type { TestEnv } from "../../test/support/app.js";
 import { PG_ADMIN_URL, REDIS_URL, databaseUrl, uniqueName } from "../../test/support/env.js";
 

@@ -1,6 +1,6 @@
 // Embedded mode's database: PGlite (PostgreSQL 18 compiled to WebAssembly, in this process) with
 // its files under DATA_DIR, served over the PostgreSQL wire protocol on a private local socket so
-// that everything above it — the pg pool, Prisma's pg adapter, the hand-written SQL, the migrator —
+// that everything above it — the pg pool, Prisma's pg adapter, the hand-written SQL, the migration runner —
 // runs exactly as against a PostgreSQL server. Only the connection URL differs.
 //
 // Why a server of our own instead of @electric-sql/pglite-socket's: PGlite has ONE session, and
@@ -23,10 +23,10 @@ import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
-import { migrate } from "./migrator.js";
+import { migrate } from "./migration-runner.js";
 
 export interface EmbeddedPostgres {
-  /** postgresql:// URL of the local socket: hand it to pg / Prisma / the migrator as DATABASE_URL. */
+  /** postgresql:// URL of the local socket: hand it to pg / Prisma / the migration runner as DATABASE_URL. */
   url: string;
   /** Absolute DATA_DIR. */
   dataDir: string;

@@ -2,7 +2,7 @@
 // (CREATE DATABASE … TEMPLATE), which takes milliseconds instead of a migration per file.
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { migrate } from "../../src/db/migrator.js";
+import { migrate } from "../../src/db/migration-runner.js";
 import { PG_ADMIN_URL, databaseUrl, uniqueName } from "./env.js";
 
 declare module "vitest" {

@@ -1,24 +1,19 @@
-// Database migrations without Prisma's native schema engine.
+// Development tool: migration status, schema diff and new migrations through Prisma's wasm schema
+// engine (`npm run db:status|db:diff|db:create`). Applying migrations is the runtime's job
+// (src/db/migration-runner.ts, plain pg): production start-up never loads this engine.
 //
 // Prisma 7's CLI downloads a native schema-engine binary for `migrate`, and our machines reach only
-// the npm registry (see /work/shared/PRISMA-OFFLINE.md). The same engine is published as
+// the npm registry (see ../shared/PRISMA-OFFLINE.md). The same engine is published as
 // WebAssembly (@prisma/schema-engine-wasm, pinned to the build that matches prisma 7.10.0); it
 // talks to PostgreSQL through a Prisma driver adapter (@prisma/adapter-pg over `pg`). This module
 // drives it with the same migrations layout (prisma/migrations/<timestamp>_<name>/migration.sql +
-// migration_lock.toml) and the same `_prisma_migrations` bookkeeping (sha256 checksum, advisory
-// lock, failed migrations recorded and rolled back) as `prisma migrate deploy`, so anyone with the
-// native engine can keep using the Prisma CLI on the same database.
-//
-// It is imported by scripts/db.ts (the `npm run db:*` CLI) and by the server itself (the embedded
-// mode calls migrate() at start-up), so it must work both from src/ under tsx/vitest and compiled
-// to dist/: hence ".js" import suffixes and locating prisma/ by walking up from this file.
+// migration_lock.toml) and the same `_prisma_migrations` bookkeeping as `prisma migrate`.
 
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { PrismaPg } from "@prisma/adapter-pg";
 import {
@@ -35,6 +30,8 @@ import type {
 } from "@prisma/schema-engine-wasm/schema_engine_bg";
 import pg from "pg";
 
+import { databaseExists, databaseName, findRootDir, pgIdent, withDatabase } from "../src/db/migration-runner.js";
+
 // ---------------------------------------------------------------------------------------------
 // Public API
 // ---------------------------------------------------------------------------------------------
@@ -46,19 +43,6 @@ export interface MigratorOptions {
   schemaPath?: string;
   /** Receives progress lines and engine log lines. Quiet when omitted. */
   log?: (line: string) => void;
-}
-
-export interface MigrateOptions extends MigratorOptions {
-  /**
-   * Create the database when it does not exist yet, as `prisma migrate deploy` does.
-   * Default true. Needs CREATEDB only in that case.
-   */
-  createDatabase?: boolean;
-}
-
-export interface MigrateResult {
-  /** Names of the migrations applied by this call, in order; empty when already up to date. */
-  applied: string[];
 }
 
 export interface MigrationStatus {
@@ -95,30 +79,6 @@ export interface CreateMigrationResult {
   /** Absolute path of the written migration.sql; null when already in sync. */
   path: string | null;
   sql: string;
-}
-
-/**
- * Apply every pending migration in prisma/migrations, like `prisma migrate deploy`: takes
- * Prisma's advisory lock, records each migration in `_prisma_migrations`, and stops at (and records)
- * a failing migration, whose transaction is rolled back.
- */
-export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
-  const paths = resolvePaths(opts);
-  const log = opts.log ?? noop;
-  if (opts.createDatabase ?? true) await ensureDatabaseExists(databaseUrl, log);
-  const migrationsList = await loadMigrations(paths.migrationsDir);
-  log(`applying migrations from ${paths.migrationsDir} (${migrationsList.migrationDirectories.length} on disk)`);
-  const started = performance.now();
-  const output = await withEngine(databaseUrl, paths, log, (engine) =>
-    engine.applyMigrations({ migrationsList, filters: NO_FILTERS }),
-  );
-  const applied = output.appliedMigrationNames;
-  log(
-    applied.length === 0
-      ? "no pending migrations"
-      : `applied ${applied.length} migration(s) in ${Math.round(performance.now() - started)} ms: ${applied.join(", ")}`,
-  );
-  return { applied };
 }
 
 /** Compare the migrations directory with the database's `_prisma_migrations` (like `prisma migrate status`). */
@@ -234,24 +194,6 @@ export async function createMigration(
   return { name: dirName, path: file, sql };
 }
 
-/** sha256 hex of a migration.sql as `_prisma_migrations.checksum` stores it. */
-export function migrationChecksum(sql: string | Buffer): string {
-  return createHash("sha256").update(sql).digest("hex");
-}
-
-/** The directory that contains prisma/schema.prisma, walking up from `from` (default: this file). */
-export function findRootDir(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = resolve(from);
-  for (;;) {
-    if (existsSync(join(dir, "prisma", "schema.prisma"))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new Error(`no prisma/schema.prisma found in ${from} or any parent directory; pass opts.rootDir`);
-    }
-    dir = parent;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Migrations directory
 // ---------------------------------------------------------------------------------------------
@@ -353,8 +295,8 @@ let bindingsPromise: Promise<EngineBindings> | undefined;
 /**
  * Load and start the wasm engine once per process. The package's entry point imports the .wasm
  * as an ES module, which Node 20 supports only behind --experimental-wasm-modules, so we
- * instantiate it by hand with the JS glue as its import object. Imported lazily so that the server
- * can load this module even where the (dev) dependency is absent, as long as it does not migrate.
+ * instantiate it by hand with the JS glue as its import object. Imported lazily: only the
+ * commands that need the engine pay for loading it.
  */
 function loadEngineBindings(): Promise<EngineBindings> {
   bindingsPromise ??= (async () => {
@@ -607,77 +549,19 @@ function relabelCharColumns(queryable: object): void {
 // Plain pg helpers (outside the engine)
 // ---------------------------------------------------------------------------------------------
 
-const INVALID_CATALOG_NAME = "3D000"; // "database ... does not exist"
-
-function isMissingDatabase(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === INVALID_CATALOG_NAME;
-}
-
-/** The URL with its database name replaced (pg gives the URL's path precedence over `database`). */
-function withDatabase(databaseUrl: string, database: string): string {
-  const url = new URL(databaseUrl);
-  url.pathname = `/${encodeURIComponent(database)}`;
-  return url.toString();
-}
-
-function databaseName(databaseUrl: string): string {
-  const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ""));
-  if (!name) throw new Error("the database URL names no database");
-  return name;
-}
-
-function pgIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
 /**
  * Run `fn` on a short-lived client for CREATE/DROP DATABASE: connected to the target database
  * when it exists, else to the `postgres` maintenance database.
  */
 async function withAdminClient<T>(databaseUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  let client = new pg.Client({ connectionString: databaseUrl });
-  try {
-    await client.connect();
-  } catch (error) {
-    if (!isMissingDatabase(error)) throw error;
-    client = new pg.Client({ connectionString: withDatabase(databaseUrl, "postgres") });
-    await client.connect();
-  }
+  const url = (await databaseExists(databaseUrl)) ? databaseUrl : withDatabase(databaseUrl, "postgres");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
   try {
     return await fn(client);
   } finally {
     await client.end();
   }
-}
-
-/** Whether the database the URL names exists (false on "database ... does not exist"). */
-async function databaseExists(databaseUrl: string): Promise<boolean> {
-  const probe = new pg.Client({ connectionString: databaseUrl });
-  try {
-    await probe.connect();
-  } catch (error) {
-    // No probe.end() here: the connection never opened, pg has already destroyed the socket.
-    if (isMissingDatabase(error)) return false;
-    throw error;
-  }
-  await probe.end();
-  return true;
-}
-
-/** Create the database if it does not exist (as `prisma migrate deploy` does). */
-async function ensureDatabaseExists(databaseUrl: string, log: (line: string) => void): Promise<void> {
-  if (await databaseExists(databaseUrl)) return;
-  const name = databaseName(databaseUrl);
-  try {
-    await withAdminClient(withDatabase(databaseUrl, "postgres"), (client) => client.query(`CREATE DATABASE ${pgIdent(name)}`));
-  } catch (error) {
-    // Several nodes starting at once on a missing database: one creates it, the others lose the
-    // race (42P04, or a unique violation on pg_database while both are in flight) and go on.
-    const code = (error as { code?: string }).code;
-    if (code === "42P04" || code === "23505") return;
-    throw error;
-  }
-  log(`created database ${name}`);
 }
 
 /** Names of the migrations `_prisma_migrations` records as finished and not rolled back. */
