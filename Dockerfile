@@ -23,16 +23,20 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
+# The workspaces' package.json files are part of the install (packages/: the client packages and
+# the demo page). --ignore-scripts: the root `prepare` builds those packages from their sources,
+# which this stage does not have yet; the build stage runs it.
 COPY package.json package-lock.json ./
+COPY packages/client/package.json packages/client/
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --no-audit --no-fund
+    npm ci --no-audit --no-fund --ignore-scripts
 
 FROM deps AS build
 COPY . .
 # db:generate explicitly, so the build does not depend on whether `npm run build` runs
 # `prisma generate` itself (running it twice is harmless). prisma.config.ts points the CLI at
 # scripts/schema-engine-stub.sh, so generate needs no engine download.
-RUN npm run db:generate && npm run build
+RUN npm run db:generate && npm run build && npm run build:packages
 
 FROM build AS migrate
 USER node
@@ -49,9 +53,11 @@ COPY package.json package-lock.json ./
 # package.json (here only, the copy in the image is the original) and install from the unchanged
 # lockfile; versions stay exactly as locked (--no-save leaves the lockfile alone, and the build
 # stage's `npm ci` already failed if package.json and the lockfile disagree).
+# The workspaces go too (the node needs none of them at run time but the demo page's built files,
+# copied below), and with them the root `prepare` that builds them: --ignore-scripts.
 RUN --mount=type=cache,target=/root/.npm \
-    npm pkg delete devDependencies \
-    && npm install --omit=dev --no-save --no-audit --no-fund
+    npm pkg delete devDependencies workspaces scripts.prepare \
+    && npm install --omit=dev --no-save --no-audit --no-fund --ignore-scripts
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \

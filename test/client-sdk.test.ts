@@ -2,8 +2,8 @@
 // while the other side keeps writing; the client reconnects through nginx to the surviving node,
 // catches up, and its own pending send is stored once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChatClient } from "../src/client/chat-client.js";
-import type { MessageView } from "../src/contract/shapes.js";
+import { ChatClient } from "@marketchat/client";
+import type { MessageView } from "@marketchat/client";
 import { createTestEnv, type TestEnv } from "./support/app.js";
 import { startNode, type NodeProcess } from "./support/cluster.js";
 import { startNginx, type Nginx } from "./support/nginx.js";

@@ -6,8 +6,8 @@
 //   (a missed event, a reconnect) is filled from GET …/messages?after=<last seq> before anything
 //   after it is handed out.
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
-import type { ConversationView, MessageView } from "../contract/shapes.js";
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from "../contract/socket-events.js";
+import type { ConversationView, MessageView } from "./contract.js";
+import type { Ack, ClientToServerEvents, ServerToClientEvents } from "./contract.js";
 
 export interface ChatClientOptions {
   /** Base URL of the service (or of the load balancer in front of it). */

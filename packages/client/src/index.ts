@@ -1,0 +1,2 @@
+export { ChatClient, ChatError, type ChatClientOptions, type SendInput } from "./chat-client.js";
+export type * from "./contract.js";
