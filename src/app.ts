@@ -46,6 +46,10 @@ import { createUploadMetrics } from "./media/upload-metrics.js";
 import { MediaPipeline } from "./media/upload-batch.js";
 import { WebhookWorker } from "./webhooks/webhook-worker.js";
 import { registerErrorHandling, registerJsonParser } from "./http/error-handler.js";
+import { registerCors } from "./http/cors.js";
+import { clientErrorHandler } from "./http/client-errors.js";
+import { registerRequestIds, requestIdOf } from "./http/request-id.js";
+import { registerSecurityHeaders } from "./http/security-headers.js";
 import { makeGuards } from "./http/authenticate.js";
 import { createMetrics, instrumentHttp, type Metrics } from "./http/metrics.js";
 import { rateLimitCounter, registerRateLimits } from "./http/rate-limit.js";
@@ -101,6 +105,14 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       },
     },
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // X-Request-Id (http/request-id.ts): validated here, not taken as sent.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    // Node's parser errors (431, 400, 408) in the contract's error shape.
+    clientErrorHandler,
+    // A request (headers and body) must arrive within this time: a client that drips its body
+    // byte by byte is cut off (README, "Connection limits").
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
     trustProxy: config.TRUST_PROXY,
     return503OnClosing: true,
     forceCloseConnections: "idle",
@@ -246,6 +258,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.decorate("chat", { config, db, redis, bus, io, metrics, conversations, messages, users });
 
   // ---- HTTP ---------------------------------------------------------------------------------
+  registerRequestIds(app);
+  await registerCors(app, config.CORS_ORIGINS);
+  registerSecurityHeaders(app);
   registerErrorHandling(app);
   registerJsonParser(app);
   instrumentHttp(app, metrics.registry);

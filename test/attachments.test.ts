@@ -133,7 +133,7 @@ describe("messages with attachments", () => {
     expect(again.statusCode).toBe(404);
     const reused = await send(c.buyerToken, c.conversationId, { attachmentIds: [mine!.id] });
     expect(reused.statusCode).toBe(400);
-    expect(reused.json().error).toEqual({ code: "validation_failed", message: expect.stringContaining("already used") });
+    expect(reused.json().error).toEqual({ code: "validation_failed", message: expect.stringContaining("already used"), requestId: expect.any(String) });
     const { rows } = await db.query("SELECT count(*)::int AS n FROM messages WHERE conversation_id = $1", [c.conversationId]);
     expect(rows[0].n).toBe(1);
   });
@@ -167,7 +167,7 @@ describe("downloads", () => {
       await get("/api/attachments/not-a-uuid", auth(c.buyerToken)),
     ]) {
       expect(res.statusCode).toBe(404);
-      expect(res.json()).toEqual({ error: { code: "not_found", message: expect.any(String) } });
+      expect(res.json()).toEqual({ error: { code: "not_found", message: expect.any(String), requestId: expect.any(String) } });
       expect(res.headers.etag).toBeUndefined();
     }
     expect((await get(bare, { authorization: "Bearer nope" })).statusCode).toBe(401);

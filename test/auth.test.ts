@@ -80,7 +80,7 @@ describe("authentication at the edges", () => {
     for (const headers of [{}, auth("garbage"), { authorization: "Basic abc" }, auth(token("u", {}, "wrong-secret-wrong-secret-wrong-secret"))]) {
       const res = await app.inject({ method: "GET", url: "/api/conversations", headers });
       expect(res.statusCode).toBe(401);
-      expect(res.json()).toEqual({ error: { code: "unauthorized", message: expect.any(String) } });
+      expect(res.json()).toEqual({ error: { code: "unauthorized", message: expect.any(String), requestId: expect.any(String) } });
     }
   });
 

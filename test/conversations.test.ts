@@ -100,7 +100,7 @@ describe("opening conversations", () => {
     expect(own.json().error.code).toBe("validation_failed");
     const unknown = await post(token("buyer-b"), "no-such-listing");
     expect(unknown.statusCode).toBe(404);
-    expect(unknown.json()).toEqual({ error: { code: "not_found", message: "Listing not found" } });
+    expect(unknown.json()).toEqual({ error: { code: "not_found", message: "Listing not found", requestId: expect.any(String) } });
     await pushListing(app, "listing-gone", "seller-b", { status: "deleted" });
     expect((await post(token("buyer-b"), "listing-gone")).json().error.code).toBe("conflict");
     for (const bad of [123, null, "", "x".repeat(200), ["a"]]) {

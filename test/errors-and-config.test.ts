@@ -70,7 +70,7 @@ describe("errors in the contract's shape", () => {
   it("malformed JSON → 400 validation_failed", async () => {
     const res = await jsonPost("{not json");
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: { code: "validation_failed", message: "The body is not valid JSON" } });
+    expect(res.json()).toEqual({ error: { code: "validation_failed", message: "The body is not valid JSON", requestId: expect.any(String) } });
   });
 
   it("an empty JSON body is no body: POST …/read with Content-Type: application/json and nothing else is 204", async () => {
@@ -90,13 +90,13 @@ describe("errors in the contract's shape", () => {
   it("unknown route → 404 not_found", async () => {
     const res = await app.inject({ method: "GET", url: "/api/nope" });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error: { code: "not_found", message: "No route for GET /api/nope" } });
+    expect(res.json()).toEqual({ error: { code: "not_found", message: "No route for GET /api/nope", requestId: expect.any(String) } });
   });
 
   it("body too large → 413 payload_too_large", async () => {
     const res = await jsonPost(JSON.stringify({ listingId: "x".repeat(100_000) }));
     expect(res.statusCode).toBe(413);
-    expect(res.json()).toEqual({ error: { code: "payload_too_large", message: ERRORS.payload_too_large.message } });
+    expect(res.json()).toEqual({ error: { code: "payload_too_large", message: ERRORS.payload_too_large.message, requestId: expect.any(String) } });
   });
 
   it("wrong content type → 415 unsupported_media_type", async () => {
@@ -108,9 +108,9 @@ describe("errors in the contract's shape", () => {
   it("schema failure → 400 validation_failed naming the field", async () => {
     const res = await jsonPost(JSON.stringify({ listingId: 5 }));
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: { code: "validation_failed", message: expect.stringMatching(/^listingId: /) } });
+    expect(res.json()).toEqual({ error: { code: "validation_failed", message: expect.stringMatching(/^listingId: /), requestId: expect.any(String) } });
     const missing = await jsonPost(JSON.stringify({}));
-    expect(missing.json()).toEqual({ error: { code: "validation_failed", message: "listingId is required" } });
+    expect(missing.json()).toEqual({ error: { code: "validation_failed", message: "listingId is required", requestId: expect.any(String) } });
   });
 
   it("/healthz and /readyz need no token; /metrics is Prometheus text", async () => {
@@ -148,7 +148,7 @@ describe("readiness when a dependency is down", () => {
     try {
       const res = await app.inject({ method: "GET", url: "/readyz" });
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({ error: { code: "unavailable", message: "Not ready: database not answering" } });
+      expect(res.json()).toEqual({ error: { code: "unavailable", message: "Not ready: database not answering", requestId: expect.any(String) } });
     } finally {
       await app.close();
       await env.close();
@@ -163,7 +163,7 @@ describe("readiness when a dependency is down", () => {
     try {
       const res = await fetch(`${node.url}/readyz`);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ error: { code: "unavailable", message: "Not ready: redis not answering" } });
+      expect(await res.json()).toEqual({ error: { code: "unavailable", message: "Not ready: redis not answering", requestId: expect.any(String) } });
       expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
       expect(await node.stop()).toBe(0);
     } finally {

@@ -201,7 +201,7 @@ describe.each(backends)("presence on one node ($name backend)", ({ overrides }) 
       expect(res.status, bad.slice(0, 20)).toBe(400);
       expect(res.body.error.code).toBe("validation_failed");
     }
-    expect((await presence(jwt, ids(101))).body).toEqual({ error: { code: "validation_failed", message: "userIds: at most 100 ids" } });
+    expect((await presence(jwt, ids(101))).body).toEqual({ error: { code: "validation_failed", message: "userIds: at most 100 ids", requestId: expect.any(String) } });
     const missing = await app.inject({ method: "GET", url: "/api/presence", headers: auth(jwt) });
     expect(missing.json().error.code).toBe("validation_failed");
     const repeated = await app.inject({ method: "GET", url: "/api/presence?userIds=a&userIds=b,c", headers: auth(jwt) });

@@ -213,7 +213,7 @@ describe.each([
     expect((await open(buyer, 1)).statusCode).toBe(201);
     const refused = await open(buyer, 2);
     expect(refused.statusCode).toBe(429);
-    expect(refused.json()).toEqual({ error: { code: "rate_limited", message: expect.stringMatching(/^Too many conversations opened/) } });
+    expect(refused.json()).toEqual({ error: { code: "rate_limited", message: expect.stringMatching(/^Too many conversations opened/), requestId: expect.any(String) } });
     // 2 per minute: the next one in 30 s.
     expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(29);
     expect(Number(refused.headers["retry-after"])).toBeLessThanOrEqual(30);

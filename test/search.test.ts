@@ -66,7 +66,7 @@ describe("matching", () => {
     for (const conversationId of [theirs.conversationId, randomUUID(), "not-a-uuid"]) {
       const res = await search(mine.buyerToken, { q: "zebracorn", conversationId });
       expect(res.statusCode).toBe(404);
-      expect(res.json()).toEqual({ error: { code: "not_found", message: "Conversation not found" } });
+      expect(res.json()).toEqual({ error: { code: "not_found", message: "Conversation not found", requestId: expect.any(String) } });
     }
     // An admin searches as a user too: their own conversations only.
     expect((await found(adminToken(), { q: "zebracorn" })).items).toEqual([]);

@@ -81,7 +81,7 @@ async function rowsOf(userId: string): Promise<number> {
 /** Refused: the contract's error, no row for the uploader and no stored object. */
 async function expectRefused(res: Awaited<ReturnType<typeof upload>>, status: number, code: string, userId: string, before: string[]) {
   expect(res.statusCode, res.body).toBe(status);
-  expect(res.json()).toEqual({ error: { code, message: expect.any(String) } });
+  expect(res.json()).toEqual({ error: { code, message: expect.any(String), requestId: expect.any(String) } });
   expect(await rowsOf(userId)).toBe(0);
   expect(await storedObjects()).toEqual(before);
 }
@@ -441,7 +441,7 @@ describe("bad input", () => {
     const u = await newUser();
     const json = await app.inject({ method: "POST", url: "/api/uploads", headers: auth(u.jwt), payload: { file: "x" } });
     expect(json.statusCode).toBe(415);
-    expect(json.json().error).toEqual({ code: "unsupported_media_type", message: expect.stringContaining("multipart/form-data") });
+    expect(json.json().error).toEqual({ code: "unsupported_media_type", message: expect.stringContaining("multipart/form-data"), requestId: expect.any(String) });
     const octets = await upload(u.jwt, { payload: pdf(), headers: { "content-type": "application/pdf" } });
     expect(octets.statusCode).toBe(415);
     expect(await rowsOf(u.id)).toBe(0);

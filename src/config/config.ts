@@ -75,6 +75,8 @@ const schema = z.object({
   WEBHOOK_SECRET: optionalString,
   METRICS_TOKEN: optionalString,
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  // Connection limits (README, "Connection limits").
+  REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   TRUST_PROXY: bool.default(false),
   MIGRATE_ON_START: bool.default(true),
