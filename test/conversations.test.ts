@@ -70,12 +70,17 @@ describe("opening conversations", () => {
     const c = first.json();
     expect(c).toEqual({
       id: expect.any(String),
+      kind: "listing",
       listing: { id: "listing-a", title: "Listing listing-a", imageUrl: null, priceCents: 500, currency: "EUR", status: "active" },
       buyer: { id: "buyer-a", name: "Bea Buyer", avatarUrl: null },
       seller: { id: "seller-a", name: "Sam Seller", avatarUrl: null },
       lastMessage: null,
       lastSeq: 0,
       unreadCount: 0,
+      reads: [
+        { userId: "buyer-a", lastReadSeq: 0, lastReadAt: null },
+        { userId: "seller-a", lastReadSeq: 0, lastReadAt: null },
+      ],
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: expect.any(String),
     });

@@ -35,6 +35,7 @@ describe("sending", () => {
       createdAt: expect.any(String),
       editedAt: null,
       deletedAt: null,
+      reactions: [],
     });
     expect((await opened).id).toBe(c.conversationId);
     expect(await sellerGot).toEqual(ack.data);

@@ -32,6 +32,13 @@ export interface AttachmentView {
   thumbnailUrl?: string;
 }
 
+/** One emoji on a message: how many reacted with it and who, first reactor first. */
+export interface ReactionView {
+  emoji: string;
+  count: number;
+  userIds: string[];
+}
+
 export interface MessageView {
   id: string;
   conversationId: string;
@@ -45,16 +52,37 @@ export interface MessageView {
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;
+  /** Distinct emoji in the order they were first used on the message (at most 20). */
+  reactions: ReactionView[];
+}
+
+export type ConversationKind = "listing" | "support";
+
+/**
+ * The user id of the marketplace team in support conversations (their seller). Every admin acts
+ * as this user there; it is reserved: no token or marketplace push may use it.
+ */
+export const SUPPORT_USER_ID = "support";
+
+/** A participant's read pointer: everything up to lastReadSeq is read (lastReadAt null: never read). */
+export interface ReadPointerView {
+  userId: string;
+  lastReadSeq: number;
+  lastReadAt: string | null;
 }
 
 export interface ConversationView {
   id: string;
-  listing: ListingView;
+  kind: ConversationKind;
+  /** Null for support conversations. */
+  listing: ListingView | null;
   buyer: UserView;
   seller: UserView;
   lastMessage: MessageView | null;
   lastSeq: number;
   unreadCount: number;
+  /** Both participants' read pointers, buyer first ("seen" marks that survive a reload). */
+  reads: ReadPointerView[];
   createdAt: string;
   updatedAt: string;
 }

@@ -1,21 +1,25 @@
 // Conversation queries. A conversation page is one statement: conversation, listing, both users,
-// the caller's read pointer and the last message (with attachments) come back together.
+// the caller's read pointer, both participants' pointers and the last message (with attachments
+// and reactions) come back together.
 import type pg from "pg";
-import type { ListingStatus } from "../contract/shapes.js";
+import type { ConversationKind, ListingStatus } from "../contract/shapes.js";
 import { MESSAGE_COLUMNS, iso, toMessageRecord, type MessageRow } from "./message-sql.js";
 import type { ConversationRecord } from "./records.js";
 import type { ConversationLock } from "./message-repository.js";
 
 const VIEW_SELECT = `
-  SELECT c.id, c.buyer_id, c.seller_id, c.last_seq, c.created_at, c.updated_at, c.last_activity_at,
+  SELECT c.id, c.kind::text AS kind, c.buyer_id, c.seller_id, c.last_seq, c.created_at, c.updated_at, c.last_activity_at,
          p.last_read_seq,
+         (SELECT json_agg(json_build_object('userId', r.user_id, 'lastReadSeq', r.last_read_seq, 'lastReadAt', r.last_read_at)
+                          ORDER BY r.role)
+          FROM participants r WHERE r.conversation_id = c.id) AS reads,
          l.id AS listing_id, l.title, l.image_url, l.price_cents, l.currency, l.status::text AS status,
          b.name AS buyer_name, b.avatar_url AS buyer_avatar,
          s.name AS seller_name, s.avatar_url AS seller_avatar,
          lm.message AS last_message
   FROM conversations c
   JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1
-  JOIN listings l ON l.id = c.listing_id
+  LEFT JOIN listings l ON l.id = c.listing_id
   JOIN users b ON b.id = c.buyer_id
   JOIN users s ON s.id = c.seller_id
   LEFT JOIN LATERAL (
@@ -29,6 +33,7 @@ const VISIBLE_TO_CALLER = `(c.buyer_id = $1 OR (c.seller_id = $1 AND c.last_seq 
 
 interface ConversationRow {
   id: string;
+  kind: ConversationKind;
   buyer_id: string;
   seller_id: string;
   last_seq: number;
@@ -36,7 +41,10 @@ interface ConversationRow {
   updated_at: Date;
   last_activity_at: Date;
   last_read_seq: number;
-  listing_id: string;
+  /** lastReadAt as json_build_object renders a timestamptz (ISO 8601 with the session's offset). */
+  reads: { userId: string; lastReadSeq: number; lastReadAt: string | null }[];
+  /** The listing's columns are null for support conversations. */
+  listing_id: string | null;
   title: string;
   image_url: string | null;
   price_cents: number | null;
@@ -186,21 +194,30 @@ export class ConversationRepository {
 function toRecord(row: ConversationRow): ConversationRecord {
   return {
     id: row.id,
+    kind: row.kind,
     buyerId: row.buyer_id,
     sellerId: row.seller_id,
-    listing: {
-      id: row.listing_id,
-      title: row.title,
-      imageUrl: row.image_url,
-      priceCents: row.price_cents,
-      currency: row.currency,
-      status: row.status,
-    },
+    listing:
+      row.listing_id === null
+        ? null
+        : {
+            id: row.listing_id,
+            title: row.title,
+            imageUrl: row.image_url,
+            priceCents: row.price_cents,
+            currency: row.currency,
+            status: row.status,
+          },
     buyer: { id: row.buyer_id, name: row.buyer_name, avatarUrl: row.buyer_avatar },
     seller: { id: row.seller_id, name: row.seller_name, avatarUrl: row.seller_avatar },
     lastMessage: row.last_message ? toMessageRecord(row.last_message) : null,
     lastSeq: row.last_seq,
     unreadCount: Math.max(0, row.last_seq - row.last_read_seq),
+    reads: (row.reads ?? []).map((r) => ({
+      userId: r.userId,
+      lastReadSeq: r.lastReadSeq,
+      lastReadAt: r.lastReadAt === null ? null : iso(r.lastReadAt),
+    })),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.last_activity_at),
   };

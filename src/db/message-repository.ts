@@ -126,7 +126,8 @@ SELECT ctx.id AS conversation_id, ctx.buyer_id, ctx.seller_id, ctx.listing_statu
                  COALESCE((SELECT json_agg(json_build_object(
                    'id', a.id, 'kind', a.kind, 'mimeType', a.mime_type, 'name', a.name, 'size', a.size,
                    'width', a.width, 'height', a.height, 'hasThumbnail', a.thumbnail_key IS NOT NULL
-                 ) ORDER BY a.position) FROM a), '[]'::json) AS attachments
+                 ) ORDER BY a.position) FROM a), '[]'::json) AS attachments,
+                 '[]'::json AS reactions
           FROM m) x) AS inserted
 FROM ctx`;
 const SEND_SQL_PLAIN = SEND_SQL(false);

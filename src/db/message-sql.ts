@@ -1,8 +1,21 @@
-// The one SQL projection of a message (with its attachments as a JSON array) and its mapping to
-// a MessageRecord. History, send, edit and conversation lists all select messages through it.
+// The one SQL projection of a message (with its attachments and reactions as JSON arrays) and its
+// mapping to a MessageRecord. History, send, edit and conversation lists all select messages
+// through it.
+import type { ReactionView } from "../contract/shapes.js";
 import type { AttachmentRecord, MessageRecord } from "./records.js";
 
-/** Columns of message alias `m`, attachments aggregated in position order. */
+/**
+ * A message's reactions: one entry per distinct emoji, in the order each emoji was first used,
+ * reactors in the order they reacted (reactionsOf() below builds the same from rows).
+ */
+export const REACTIONS_SQL = (messageId: string) => `COALESCE((
+    SELECT json_agg(json_build_object('emoji', r.emoji, 'count', r.n, 'userIds', r.user_ids) ORDER BY r.first_at, r.emoji)
+    FROM (SELECT x.emoji, count(*)::int AS n, json_agg(x.user_id ORDER BY x.created_at, x.user_id) AS user_ids,
+                 min(x.created_at) AS first_at
+          FROM message_reactions x WHERE x.message_id = ${messageId} GROUP BY x.emoji) r
+  ), '[]'::json)`;
+
+/** Columns of message alias `m`, attachments aggregated in position order, then reactions. */
 export const MESSAGE_COLUMNS = `
   m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
   m.reply_to_id, m.created_at, m.edited_at, m.deleted_at,
@@ -12,7 +25,8 @@ export const MESSAGE_COLUMNS = `
       'width', a.width, 'height', a.height, 'hasThumbnail', a.thumbnail_key IS NOT NULL
     ) ORDER BY a.position)
     FROM attachments a WHERE a.message_id = m.id
-  ), '[]'::json) AS attachments`;
+  ), '[]'::json) AS attachments,
+  ${REACTIONS_SQL("m.id")} AS reactions`;
 
 export interface MessageRow {
   id: string;
@@ -27,6 +41,7 @@ export interface MessageRow {
   edited_at: Date | string | null;
   deleted_at: Date | string | null;
   attachments: AttachmentRecord[];
+  reactions: ReactionView[];
 }
 
 export function toMessageRecord(row: MessageRow): MessageRecord {
@@ -43,7 +58,27 @@ export function toMessageRecord(row: MessageRow): MessageRecord {
     createdAt: iso(row.created_at),
     editedAt: row.edited_at === null ? null : iso(row.edited_at),
     deletedAt: row.deleted_at === null ? null : iso(row.deleted_at),
+    reactions: row.reactions,
   };
+}
+
+/** REACTIONS_SQL's grouping and order, for reactions loaded as rows (Prisma). */
+export function reactionsOf(rows: { emoji: string; userId: string; createdAt: Date }[]): ReactionView[] {
+  const sorted = [...rows].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compare(a.userId, b.userId));
+  const byEmoji = new Map<string, { first: number; userIds: string[] }>();
+  for (const r of sorted) {
+    const entry = byEmoji.get(r.emoji) ?? { first: r.createdAt.getTime(), userIds: [] };
+    entry.userIds.push(r.userId);
+    byEmoji.set(r.emoji, entry);
+  }
+  return [...byEmoji]
+    .sort(([ea, a], [eb, b]) => a.first - b.first || compare(ea, eb))
+    .map(([emoji, { userIds }]) => ({ emoji, count: userIds.length, userIds }));
+}
+
+/** Ties only (same millisecond): plain string order, as PostgreSQL's under a C collation. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Timestamps arrive as Date from columns and as strings from json_build_object. */

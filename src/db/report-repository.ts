@@ -1,6 +1,7 @@
 // Reports: what a user may point at (only what they can see), the moderation queue, resolving.
 import type { PrismaClient } from "./generated/client.js";
 import type { AttachmentFacts } from "./records.js";
+import { reactionsOf } from "./message-sql.js";
 import type { MessageRecord } from "./records.js";
 import type { WebhookEvent, WebhookOutbox } from "./webhook-outbox.js";
 
@@ -38,7 +39,7 @@ export interface ReportPosition {
 }
 
 const WITH_MESSAGE = {
-  message: { include: { attachments: { orderBy: { position: "asc" as const } } } },
+  message: { include: { attachments: { orderBy: { position: "asc" as const } }, reactions: true } },
 } as const;
 
 export class ReportRepository {
@@ -122,6 +123,7 @@ type ReportRow = Omit<ReportRecord, "message"> & {
         editedAt: Date | null;
         deletedAt: Date | null;
         attachments: (AttachmentFacts & { thumbnailKey: string | null })[];
+        reactions: { emoji: string; userId: string; createdAt: Date }[];
       }
     | null;
 };
@@ -163,6 +165,7 @@ function toRecord(row: ReportRow): ReportRecord {
             height: a.height,
             hasThumbnail: a.thumbnailKey !== null,
           })),
+          reactions: reactionsOf(m.reactions),
         }
       : null,
   };
