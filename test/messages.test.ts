@@ -36,6 +36,7 @@ describe("sending", () => {
       editedAt: null,
       deletedAt: null,
       reactions: [],
+      flags: [],
     });
     expect((await opened).id).toBe(c.conversationId);
     expect(await sellerGot).toEqual(ack.data);

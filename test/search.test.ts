@@ -279,7 +279,7 @@ describe("index", () => {
   it("the search statement can use the GIN expression index", async () => {
     let captured: { sql: string; params: unknown[] } | undefined;
     const recorder = { query: async (sql: string, params: unknown[]) => ((captured = { sql, params }), { rows: [] }) };
-    await new SearchRepository(recorder as unknown as pg.Pool).search({ userId: "u", text: "bike", prefixLastWord: true, limit: 20 });
+    await new SearchRepository(recorder as unknown as pg.Pool).search({ userId: "u", admin: false, text: "bike", prefixLastWord: true, limit: 20 });
     const client = new pg.Client({ connectionString: fixture.env.databaseUrl });
     await client.connect();
     try {

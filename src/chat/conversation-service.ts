@@ -3,6 +3,7 @@ import type { Principal } from "../auth/token-verifier.js";
 import type { ConversationRepository } from "../db/conversation-repository.js";
 import { AppError, conflict, invalid, notFound } from "../errors/errors.js";
 import type { Presenter } from "./presenter.js";
+import { viewerOf } from "./message-visibility.js";
 import { listConversationsQuery, parse, uuid } from "./schemas.js";
 import type { ConversationView, Page } from "../contract/shapes.js";
 
@@ -31,7 +32,7 @@ export class ConversationService {
     if (!uuid.safeParse(conversationId).success) throw notFound("Conversation not found");
     const record = await this.conversations.findForUser(caller.userId, conversationId);
     if (!record) throw notFound("Conversation not found");
-    return this.presenter.conversation(record);
+    return this.presenter.conversation(record, viewerOf(caller));
   }
 
   async list(caller: Principal, query: unknown): Promise<Page<ConversationView>> {
@@ -43,7 +44,7 @@ export class ConversationService {
       ...(cursor ? { after: decodeCursor(cursor) } : {}),
     });
     return {
-      items: page.items.map((c) => this.presenter.conversation(c)),
+      items: page.items.map((c) => this.presenter.conversation(c, viewerOf(caller))),
       nextCursor: page.more && page.last ? encodeCursor(page.last) : null,
     };
   }

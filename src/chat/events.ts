@@ -9,13 +9,16 @@ export type ChatEvent =
   | {
       type: "message.created";
       to: string[];
+      /** As everyone may see it (contact details masked); `original` is for the sender and admins. */
       message: MessageView;
+      /** The content as sent, present only when `message.content` is masked (chat/message-visibility.ts). */
+      original?: string | null;
       /** The participant who is told by `notification` if they have not joined the conversation. */
       recipientId: string;
       /** Set on a conversation's first message: the seller's view, sent as conversation:new. */
       opened: { userId: string; conversation: ConversationView } | null;
     }
-  | { type: "message.updated"; to: string[]; message: MessageView }
+  | { type: "message.updated"; to: string[]; message: MessageView; original?: string | null }
   | { type: "message.deleted"; to: string[]; payload: MessageDeletedPayload }
   | { type: "message.read"; to: string[]; payload: MessageReadPayload }
   | { type: "user.banned"; userId: string }

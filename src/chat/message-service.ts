@@ -7,6 +7,7 @@ import type { ParticipantRepository } from "../db/participant-repository.js";
 import { AppError, conflict, forbidden, invalid, notFound } from "../errors/errors.js";
 import type { PublishEvent } from "./events.js";
 import type { Presenter } from "./presenter.js";
+import { messageFor, userViewer, viewerOf } from "./message-visibility.js";
 import {
   editMessageInput,
   historyQuery,
@@ -62,18 +63,18 @@ export class MessageService {
     });
     if (!outcome) throw notFound("Conversation not found");
     try {
-      if (outcome.kind === "existing") return { message: presenter.message(outcome.message), created: false };
+      if (outcome.kind === "existing") return { message: presenter.message(outcome.message, viewerOf(caller)), created: false };
       if (outcome.kind === "refused") throw refusal(outcome.context, attachmentIds);
       const { message: stored, context } = outcome;
       this.deps.onStored?.();
-      const message = presenter.message(stored);
+      const shared = presenter.shared(stored);
       const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
       const opened =
         stored.seq === 1
           ? { userId: context.sellerId, conversation: await this.conversationFor(context.sellerId, stored.conversationId, outcome.lock) }
           : null;
-      await this.publishSafely({ type: "message.created", to: [context.buyerId, context.sellerId], message, recipientId, opened });
-      return { message, created: true };
+      await this.publishSafely({ type: "message.created", to: [context.buyerId, context.sellerId], ...shared, recipientId, opened });
+      return { message: messageFor(shared, viewerOf(caller)), created: true };
     } finally {
       // Not awaited: the message is stored and published, so the sender's ack need not wait for
       // the unlock's round trip. The next send into this conversation still waits for it.
@@ -90,7 +91,7 @@ export class MessageService {
       if (access.listingStatus === "deleted") throw conflict("This listing has been deleted: the conversation is read-only");
       const hasText = req.content.trim() !== "";
       if (!hasText && message.attachments.length === 0) throw invalid("content: a message needs text or attachments");
-      const updated = this.deps.presenter.message(
+      const updated = this.deps.presenter.shared(
         await this.deps.messages.updateContent(
           lock,
           message.id,
@@ -98,8 +99,8 @@ export class MessageService {
           messageType(hasText ? req.content : null, message.attachments.map((a) => a.kind)),
         ),
       );
-      await this.publishSafely({ type: "message.updated", to: [access.buyerId, access.sellerId], message: updated });
-      return updated;
+      await this.publishSafely({ type: "message.updated", to: [access.buyerId, access.sellerId], ...updated });
+      return messageFor(updated, viewerOf(caller));
     });
   }
 
@@ -139,7 +140,7 @@ export class MessageService {
     });
     const first = items[0];
     return {
-      items: items.map((m) => this.deps.presenter.message(m)),
+      items: items.map((m) => this.deps.presenter.message(m, viewerOf(caller))),
       nextBefore: first && first.seq > 1 ? first.seq : null,
     };
   }
@@ -193,7 +194,7 @@ export class MessageService {
 
   private async conversationFor(userId: string, conversationId: string, lock: ConversationLock) {
     const record = await this.deps.conversations.findForUser(userId, conversationId, lock);
-    return this.deps.presenter.conversation(record!);
+    return this.deps.presenter.conversation(record!, userViewer(userId));
   }
 
   /**

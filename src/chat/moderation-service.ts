@@ -11,6 +11,7 @@ import type { ReportPosition, ReportRecord, ReportRepository } from "../db/repor
 import { AppError, invalid, notFound } from "../errors/errors.js";
 import type { PublishEvent } from "./events.js";
 import type { Presenter } from "./presenter.js";
+import { ADMIN_VIEW } from "./message-visibility.js";
 import { adminReportsQuery, blockInput, blocksQuery, externalId, parse, reportInput, uuid } from "./schemas.js";
 import type { MessageView, Page, UserView } from "../contract/shapes.js";
 
@@ -210,7 +211,7 @@ export class ModerationService {
       userId: r.userId,
       messageId: r.messageId,
       conversationId: r.conversationId,
-      message: r.message ? this.deps.presenter.message(r.message) : null,
+      message: r.message ? this.deps.presenter.message(r.message, ADMIN_VIEW) : null,
       createdAt: r.createdAt.toISOString(),
       resolvedAt: r.resolvedAt?.toISOString() ?? null,
       resolvedById: r.resolvedById,

@@ -5,6 +5,7 @@ import type { Principal } from "../auth/token-verifier.js";
 import { MATCH_END, MATCH_START, type SearchRepository } from "../db/search-repository.js";
 import { invalid, notFound } from "../errors/errors.js";
 import type { Presenter } from "./presenter.js";
+import { viewerOf } from "./message-visibility.js";
 import { parse, uuid } from "./schemas.js";
 import type { MessageView, Page } from "../contract/shapes.js";
 
@@ -55,6 +56,7 @@ export class SearchService {
     }
     const rows = await this.deps.repository.search({
       userId: caller.userId,
+      admin: caller.role === "admin",
       text: q.q,
       prefixLastWord: endsWithPrefixableWord(q.q),
       limit: q.limit,
@@ -65,7 +67,7 @@ export class SearchService {
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     return {
-      items: page.map((hit) => ({ message: this.deps.presenter.message(hit.message), highlight: toHtml(hit.highlight) })),
+      items: page.map((hit) => ({ message: this.deps.presenter.message(hit.message, viewerOf(caller)), highlight: toHtml(hit.highlight) })),
       nextCursor: more && last ? encodeCursor(last.message.createdAt, last.message.id) : null,
     };
   }

@@ -54,6 +54,12 @@ export interface MessageView {
   deletedAt: string | null;
   /** Distinct emoji in the order they were first used on the message (at most 20). */
   reactions: ReactionView[];
+  /**
+   * Moderation flags, in every view: "contact_info" (contact details found while the policy
+   * applies; masked or only flagged), "moderation" (the pre-send moderation hook masked or
+   * flagged it). Empty for most messages.
+   */
+  flags: string[];
 }
 
 export type ConversationKind = "listing" | "support";

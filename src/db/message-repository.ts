@@ -122,7 +122,7 @@ SELECT ctx.id AS conversation_id, ctx.buyer_id, ctx.seller_id, ctx.listing_statu
        ctx.existing, ctx.reply_ok, ctx.attachments,
        (SELECT row_to_json(x) FROM (
           SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
-                 m.reply_to_id, m.created_at, m.edited_at, m.deleted_at,
+                 m.reply_to_id, m.created_at, m.edited_at, m.deleted_at, COALESCE(m.flags, '{}') AS flags, m.masked_content,
                  COALESCE((SELECT json_agg(json_build_object(
                    'id', a.id, 'kind', a.kind, 'mimeType', a.mime_type, 'name', a.name, 'size', a.size,
                    'width', a.width, 'height', a.height, 'hasThumbnail', a.thumbnail_key IS NOT NULL

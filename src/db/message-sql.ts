@@ -18,7 +18,7 @@ export const REACTIONS_SQL = (messageId: string) => `COALESCE((
 /** Columns of message alias `m`, attachments aggregated in position order, then reactions. */
 export const MESSAGE_COLUMNS = `
   m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
-  m.reply_to_id, m.created_at, m.edited_at, m.deleted_at,
+  m.reply_to_id, m.created_at, m.edited_at, m.deleted_at, COALESCE(m.flags, '{}') AS flags, m.masked_content,
   COALESCE((
     SELECT json_agg(json_build_object(
       'id', a.id, 'kind', a.kind, 'mimeType', a.mime_type, 'name', a.name, 'size', a.size,
@@ -40,6 +40,8 @@ export interface MessageRow {
   created_at: Date | string;
   edited_at: Date | string | null;
   deleted_at: Date | string | null;
+  flags: string[] | null;
+  masked_content: string | null;
   attachments: AttachmentRecord[];
   reactions: ReactionView[];
 }
@@ -59,6 +61,8 @@ export function toMessageRecord(row: MessageRow): MessageRecord {
     editedAt: row.edited_at === null ? null : iso(row.edited_at),
     deletedAt: row.deleted_at === null ? null : iso(row.deleted_at),
     reactions: row.reactions,
+    flags: row.flags ?? [],
+    maskedContent: row.masked_content,
   };
 }
 

@@ -18,7 +18,11 @@ export type AttachmentRecord = AttachmentFacts & { hasThumbnail: boolean };
 /** An upload as stored: the facts and where its bytes are. */
 export type StoredAttachment = AttachmentFacts & { storageKey: string; thumbnailKey: string | null };
 
-export type MessageRecord = Omit<MessageView, "attachments"> & { attachments: AttachmentRecord[] };
+export type MessageRecord = Omit<MessageView, "attachments"> & {
+  attachments: AttachmentRecord[];
+  /** The content as everyone but the sender and admins sees it; null when nothing is masked. */
+  maskedContent: string | null;
+};
 
 export type ConversationRecord = Omit<ConversationView, "lastMessage"> & {
   lastMessage: MessageRecord | null;

@@ -122,6 +122,8 @@ type ReportRow = Omit<ReportRecord, "message"> & {
         createdAt: Date;
         editedAt: Date | null;
         deletedAt: Date | null;
+        flags: string[] | null;
+        maskedContent: string | null;
         attachments: (AttachmentFacts & { thumbnailKey: string | null })[];
         reactions: { emoji: string; userId: string; createdAt: Date }[];
       }
@@ -155,6 +157,8 @@ function toRecord(row: ReportRow): ReportRecord {
           createdAt: m.createdAt.toISOString(),
           editedAt: m.editedAt?.toISOString() ?? null,
           deletedAt: m.deletedAt?.toISOString() ?? null,
+          flags: m.flags ?? [],
+          maskedContent: m.maskedContent,
           attachments: m.attachments.map((a) => ({
             id: a.id,
             kind: a.kind,

@@ -12,6 +12,8 @@ export const MATCH_END = "\uE001";
 
 export interface SearchFilter {
   userId: string;
+  /** Admins see masked contact details as sent (chat/message-visibility.ts); others only the messages they sent. */
+  admin: boolean;
   /** websearch_to_tsquery syntax: words, "quoted phrases", or, -excluded. */
   text: string;
   /** The query's last word matches as a prefix too (search as you type: "bik" finds "bike"). */
@@ -39,14 +41,21 @@ const QUERY_SQL = `(CASE WHEN $3::boolean
    ELSE websearch_to_tsquery('simple'::regconfig, $2) END)`;
 
 /**
+ * The text the searcher may see: a message's masked version (contact details hidden) unless the
+ * searcher sent it or is an admin. Matching and highlighting both use it, so a search for a hidden
+ * phone number neither finds the message nor shows the number in the highlight.
+ */
+const VISIBLE_TEXT = `(CASE WHEN m.masked_content IS NULL OR m.sender_id = $1 OR $4::boolean THEN m.content ELSE m.masked_content END)`;
+
+/**
  * Short messages come back whole with every match marked; long ones as up to three windows of
  * about 30 words around matches. The marks are private-use characters removed from the content
  * first, so content cannot forge them; the service turns them into <mark> after escaping.
  */
-const HIGHLIGHT_SQL = `CASE WHEN char_length(m.content) <= 300
-  THEN ts_headline('simple'::regconfig, translate(m.content, E'\\uE000\\uE001', ''), ${QUERY_SQL},
+const HIGHLIGHT_SQL = `CASE WHEN char_length(${VISIBLE_TEXT}) <= 300
+  THEN ts_headline('simple'::regconfig, translate(${VISIBLE_TEXT}, E'\\uE000\\uE001', ''), ${QUERY_SQL},
                    E'StartSel=\\uE000, StopSel=\\uE001, HighlightAll=true')
-  ELSE ts_headline('simple'::regconfig, translate(m.content, E'\\uE000\\uE001', ''), ${QUERY_SQL},
+  ELSE ts_headline('simple'::regconfig, translate(${VISIBLE_TEXT}, E'\\uE000\\uE001', ''), ${QUERY_SQL},
                    E'StartSel=\\uE000, StopSel=\\uE001, MaxWords=30, MinWords=12, ShortWord=0, MaxFragments=3, FragmentDelimiter=" … "')
   END`;
 
@@ -60,10 +69,13 @@ export class SearchRepository {
    * The headline is computed for the page's rows only, after the limit.
    */
   async search(f: SearchFilter): Promise<SearchHit[]> {
-    const params: unknown[] = [f.userId, f.text, f.prefixLastWord];
+    const params: unknown[] = [f.userId, f.text, f.prefixLastWord, f.admin];
     const where = [
       "m.deleted_at IS NULL",
+      // The indexed expression finds candidates; masked messages are then matched on what the
+      // searcher may see (most messages have no masked text and skip the second test).
       `to_tsvector('simple'::regconfig, m.content) @@ ${QUERY_SQL}`,
+      `(m.masked_content IS NULL OR m.sender_id = $1 OR $4::boolean OR to_tsvector('simple'::regconfig, m.masked_content) @@ ${QUERY_SQL})`,
     ];
     if (f.conversationId) {
       params.push(f.conversationId);

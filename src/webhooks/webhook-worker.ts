@@ -11,6 +11,7 @@ import type { PresenceStatus } from "../cluster/presence-store.js";
 import type { ConversationRepository } from "../db/conversation-repository.js";
 import type { AttemptOutcome, ClaimedWebhook, UnreadReference, UnreadState, WebhookRepository } from "../db/webhook-repository.js";
 import type { Presenter } from "../chat/presenter.js";
+import { userViewer } from "../chat/message-visibility.js";
 import { signWebhook } from "./webhook-signer.js";
 
 export interface WebhookWorkerOptions {
@@ -174,8 +175,8 @@ export class WebhookWorker {
         createdAt: row.createdAt,
         data: {
           userId: ref.userId,
-          conversation: this.deps.presenter.conversation(conversation),
-          message: this.deps.presenter.message(states.get(id)!.message),
+          conversation: this.deps.presenter.conversation(conversation, userViewer(ref.userId)),
+          message: this.deps.presenter.message(states.get(id)!.message, userViewer(ref.userId)),
         },
       });
     }
