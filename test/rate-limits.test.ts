@@ -6,7 +6,8 @@ import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import { LocalRateLimiter } from "../src/cluster/local-rate-limiter.js";
 import { RedisRateLimiter } from "../src/cluster/redis-rate-limiter.js";
-import { parseRateLimit, type RateLimiter } from "../src/cluster/rate-limiter.js";
+import type { RateLimiter } from "../src/cluster/rate-limiter.js";
+import { parseRateLimit } from "../src/config/rate-limit-spec.js";
 import { connectRedis, type RedisConnections } from "../src/cluster/redis.js";
 import {
   auth,

@@ -5,7 +5,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { DEFAULT_FILE_TYPES, KNOWN_FILE_TYPES } from "../media/file-types.js";
-import { parseRateLimit } from "../cluster/rate-limiter.js";
+import { parseRateLimit } from "./rate-limit-spec.js";
 
 const bool = z
   .enum(["1", "0", "true", "false", "yes", "no"])

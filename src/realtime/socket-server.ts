@@ -7,7 +7,7 @@ import type { Adapter } from "socket.io-adapter";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { UserService } from "../chat/user-service.js";
 import { AppError, forbidden } from "../errors/errors.js";
-import { toAppError } from "../http/error-handler.js";
+import { toAppError } from "../errors/to-app-error.js";
 import type { Ack, AckFn, ClientToServerEvents } from "../contract/socket-events.js";
 import { userRoom, type ChatServer, type ChatSocket } from "./socket-types.js";
 
