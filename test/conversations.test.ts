@@ -25,10 +25,10 @@ describe("marketplace sync", () => {
       app.inject({ method: "PUT", url: "/api/internal/users/u-sync", headers: auth(serviceToken()), payload: payload as object });
     const first = await put({ name: "Ada" });
     expect(first.statusCode).toBe(201);
-    expect(first.json()).toEqual({ id: "u-sync", name: "Ada", avatarUrl: null });
-    const again = await put({ name: "Ada L.", avatarUrl: "https://cdn.example/a.png" });
+    expect(first.json()).toEqual({ id: "u-sync", name: "Ada", avatarUrl: null, responseTimeSeconds: null });
+    const again = await put({ name: "Ada L.", avatarUrl: "https://cdn.example/a.png", responseTimeSeconds: null });
     expect(again.statusCode).toBe(200);
-    expect(again.json()).toEqual({ id: "u-sync", name: "Ada L.", avatarUrl: "https://cdn.example/a.png" });
+    expect(again.json()).toEqual({ id: "u-sync", name: "Ada L.", avatarUrl: "https://cdn.example/a.png", responseTimeSeconds: null });
   });
 
   it("upserts listings and validates them", async () => {
@@ -72,8 +72,8 @@ describe("opening conversations", () => {
       id: expect.any(String),
       kind: "listing",
       listing: { id: "listing-a", title: "Listing listing-a", imageUrl: null, priceCents: 500, currency: "EUR", status: "active" },
-      buyer: { id: "buyer-a", name: "Bea Buyer", avatarUrl: null },
-      seller: { id: "seller-a", name: "Sam Seller", avatarUrl: null },
+      buyer: { id: "buyer-a", name: "Bea Buyer", avatarUrl: null, responseTimeSeconds: null },
+      seller: { id: "seller-a", name: "Sam Seller", avatarUrl: null, responseTimeSeconds: null },
       lastMessage: null,
       lastSeq: 0,
       unreadCount: 0,

@@ -78,7 +78,7 @@ describe("blocks", () => {
     await pushUser(app, "blk-cat", "Cat");
     const first = await call("POST", "/api/blocks", token(me), { userId: "blk-bob" });
     expect(first.statusCode).toBe(201);
-    expect(first.json()).toEqual({ user: { id: "blk-bob", name: "Bob", avatarUrl: null }, createdAt: expect.any(String) });
+    expect(first.json()).toEqual({ user: { id: "blk-bob", name: "Bob", avatarUrl: null, responseTimeSeconds: null }, createdAt: expect.any(String) });
     const again = await call("POST", "/api/blocks", token(me), { userId: "blk-bob" });
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual(first.json());
@@ -123,12 +123,12 @@ describe("blocks", () => {
     await pushListing(app, `l-${seller}`, seller);
     const res = await call("POST", "/api/blocks", token(seller), { userId: ghost });
     expect(res.statusCode).toBe(201);
-    expect(res.json().user).toEqual({ id: ghost, name: null, avatarUrl: null });
+    expect(res.json().user).toEqual({ id: ghost, name: null, avatarUrl: null, responseTimeSeconds: null });
     const open = await call("POST", "/api/conversations", token(ghost, { name: "Ghost" }), { listingId: `l-${seller}` });
     expect(open.statusCode).toBe(403);
     expect(open.json().error.code).toBe("blocked");
     // The placeholder takes the name from the user's token like any new user.
-    expect((await call("GET", "/api/blocks", token(seller))).json().items[0].user).toEqual({ id: ghost, name: "Ghost", avatarUrl: null });
+    expect((await call("GET", "/api/blocks", token(seller))).json().items[0].user).toEqual({ id: ghost, name: "Ghost", avatarUrl: null, responseTimeSeconds: null });
   });
 
   it("refuses bad input with the contract's errors and writes nothing", async () => {

@@ -5,6 +5,11 @@ export interface UserView {
   id: string;
   name: string | null;
   avatarUrl: string | null;
+  /**
+   * As a seller: the median time, in seconds, from a buyer's message that waited for an answer to
+   * the seller's first reply, over the last 30 days; null when unknown (README, "Response time").
+   */
+  responseTimeSeconds: number | null;
 }
 
 export type ListingStatus = "active" | "reserved" | "sold" | "deleted";
@@ -18,7 +23,27 @@ export interface ListingView {
   status: ListingStatus;
 }
 
-export type MessageType = "text" | "image" | "file" | "mixed" | "system";
+export type MessageType = "text" | "image" | "file" | "mixed" | "system" | "offer";
+
+export type OfferStatus = "pending" | "accepted" | "declined" | "withdrawn" | "countered" | "expired";
+
+/** The offer of a message of type "offer" (API.md, "Offers"). */
+export interface OfferView {
+  id: string;
+  amountCents: number;
+  currency: string;
+  status: OfferStatus;
+  byUserId: string;
+  /** The offer this one counters, if any. */
+  respondsToOfferId: string | null;
+  /** When a pending offer expires (OFFER_TTL_MS after it was made). */
+  expiresAt: string;
+}
+
+/** What a system message announces (API.md, "Listing lifecycle in the thread"). */
+export type SystemEventView =
+  | { event: "listing.price_changed"; data: { fromCents: number | null; toCents: number; currency: string | null } }
+  | { event: "listing.status_changed"; data: { from: ListingStatus; to: ListingStatus } };
 
 export interface AttachmentView {
   id: string;
@@ -43,7 +68,8 @@ export interface MessageView {
   id: string;
   conversationId: string;
   seq: number;
-  senderId: string;
+  /** Null for system messages. */
+  senderId: string | null;
   clientId: string;
   type: MessageType;
   content: string | null;
@@ -60,6 +86,10 @@ export interface MessageView {
    * flagged it). Empty for most messages.
    */
   flags: string[];
+  /** Type "offer" only. */
+  offer?: OfferView;
+  /** Type "system" only. */
+  system?: SystemEventView;
 }
 
 export type ConversationKind = "listing" | "support";

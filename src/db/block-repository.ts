@@ -67,9 +67,17 @@ export class BlockRepository {
   }
 }
 
-function toRecord(row: { blocked: { id: string; name: string | null; avatarUrl: string | null }; createdAt: Date }): BlockRecord {
+function toRecord(row: {
+  blocked: { id: string; name: string | null; avatarUrl: string | null; responseTimeSeconds: number | null };
+  createdAt: Date;
+}): BlockRecord {
   return {
-    user: { id: row.blocked.id, name: row.blocked.name, avatarUrl: row.blocked.avatarUrl },
+    user: {
+      id: row.blocked.id,
+      name: row.blocked.name,
+      avatarUrl: row.blocked.avatarUrl,
+      responseTimeSeconds: row.blocked.responseTimeSeconds,
+    },
     createdAt: row.createdAt,
   };
 }

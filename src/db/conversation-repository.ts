@@ -14,8 +14,8 @@ const VIEW_SELECT = `
                           ORDER BY r.role)
           FROM participants r WHERE r.conversation_id = c.id) AS reads,
          l.id AS listing_id, l.title, l.image_url, l.price_cents, l.currency, l.status::text AS status,
-         b.name AS buyer_name, b.avatar_url AS buyer_avatar,
-         s.name AS seller_name, s.avatar_url AS seller_avatar,
+         b.name AS buyer_name, b.avatar_url AS buyer_avatar, b.response_time_seconds AS buyer_response_time,
+         s.name AS seller_name, s.avatar_url AS seller_avatar, s.response_time_seconds AS seller_response_time,
          lm.message AS last_message
   FROM conversations c
   JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1
@@ -52,8 +52,10 @@ interface ConversationRow {
   status: ListingStatus;
   buyer_name: string | null;
   buyer_avatar: string | null;
+  buyer_response_time: number | null;
   seller_name: string | null;
   seller_avatar: string | null;
+  seller_response_time: number | null;
   last_message: MessageRow | null;
 }
 
@@ -208,8 +210,8 @@ function toRecord(row: ConversationRow): ConversationRecord {
             currency: row.currency,
             status: row.status,
           },
-    buyer: { id: row.buyer_id, name: row.buyer_name, avatarUrl: row.buyer_avatar },
-    seller: { id: row.seller_id, name: row.seller_name, avatarUrl: row.seller_avatar },
+    buyer: { id: row.buyer_id, name: row.buyer_name, avatarUrl: row.buyer_avatar, responseTimeSeconds: row.buyer_response_time },
+    seller: { id: row.seller_id, name: row.seller_name, avatarUrl: row.seller_avatar, responseTimeSeconds: row.seller_response_time },
     lastMessage: row.last_message ? toMessageRecord(row.last_message) : null,
     lastSeq: row.last_seq,
     unreadCount: Math.max(0, row.last_seq - row.last_read_seq),

@@ -1,7 +1,7 @@
 // The one SQL projection of a message (with its attachments and reactions as JSON arrays) and its
 // mapping to a MessageRecord. History, send, edit and conversation lists all select messages
 // through it.
-import type { ReactionView } from "../contract/shapes.js";
+import type { OfferView, ReactionView, SystemEventView } from "../contract/shapes.js";
 import type { AttachmentRecord, MessageRecord } from "./records.js";
 
 /**
@@ -15,10 +15,20 @@ export const REACTIONS_SQL = (messageId: string) => `COALESCE((
           FROM message_reactions x WHERE x.message_id = ${messageId} GROUP BY x.emoji) r
   ), '[]'::json)`;
 
+/**
+ * The offer of a message of alias `m` as JSON (null for other types: CASE evaluates the subquery
+ * for offer messages only).
+ */
+export const OFFER_JSON = `CASE WHEN m.type = 'offer' THEN (
+    SELECT json_build_object(
+      'id', o.id, 'amountCents', o.amount_cents, 'currency', o.currency, 'status', o.status,
+      'byUserId', o.by_user_id, 'respondsToOfferId', o.responds_to_offer_id, 'expiresAt', o.expires_at)
+    FROM offers o WHERE o.message_id = m.id) END`;
+
 /** Columns of message alias `m`, attachments aggregated in position order, then reactions. */
 export const MESSAGE_COLUMNS = `
   m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
-  m.reply_to_id, m.created_at, m.edited_at, m.deleted_at, COALESCE(m.flags, '{}') AS flags, m.masked_content,
+  m.reply_to_id, m.created_at, m.edited_at, m.deleted_at, COALESCE(m.flags, '{}') AS flags, m.masked_content, m.system, ${OFFER_JSON} AS offer,
   COALESCE((
     SELECT json_agg(json_build_object(
       'id', a.id, 'kind', a.kind, 'mimeType', a.mime_type, 'name', a.name, 'size', a.size,
@@ -32,7 +42,7 @@ export interface MessageRow {
   id: string;
   conversation_id: string;
   seq: number;
-  sender_id: string;
+  sender_id: string | null;
   client_id: string;
   type: MessageRecord["type"];
   content: string | null;
@@ -44,6 +54,9 @@ export interface MessageRow {
   masked_content: string | null;
   attachments: AttachmentRecord[];
   reactions: ReactionView[];
+  /** Absent from projections that cannot hold them (a plain send's own result). */
+  system?: SystemEventView | null;
+  offer?: (Omit<OfferView, "expiresAt"> & { expiresAt: Date | string }) | null;
 }
 
 export function toMessageRecord(row: MessageRow): MessageRecord {
@@ -63,6 +76,8 @@ export function toMessageRecord(row: MessageRow): MessageRecord {
     reactions: row.reactions,
     flags: row.flags ?? [],
     maskedContent: row.masked_content,
+    ...(row.offer ? { offer: { ...row.offer, expiresAt: iso(row.offer.expiresAt) } } : {}),
+    ...(row.system ? { system: row.system } : {}),
   };
 }
 

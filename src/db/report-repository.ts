@@ -3,6 +3,7 @@ import type { PrismaClient } from "./generated/client.js";
 import type { AttachmentFacts } from "./records.js";
 import { reactionsOf } from "./message-sql.js";
 import type { MessageRecord } from "./records.js";
+import type { OfferStatus, SystemEventView } from "../contract/shapes.js";
 import type { WebhookEvent, WebhookOutbox } from "./webhook-outbox.js";
 
 export type ReportStatus = "open" | "resolved";
@@ -39,7 +40,7 @@ export interface ReportPosition {
 }
 
 const WITH_MESSAGE = {
-  message: { include: { attachments: { orderBy: { position: "asc" as const } }, reactions: true } },
+  message: { include: { attachments: { orderBy: { position: "asc" as const } }, reactions: true, offer: true } },
 } as const;
 
 export class ReportRepository {
@@ -49,7 +50,7 @@ export class ReportRepository {
   ) {}
 
   /** A message in one of the user's conversations, or null (unknown or not theirs to see). */
-  async visibleMessage(userId: string, messageId: string): Promise<{ conversationId: string; senderId: string } | null> {
+  async visibleMessage(userId: string, messageId: string): Promise<{ conversationId: string; senderId: string | null } | null> {
     return this.prisma.message.findFirst({
       where: { id: messageId, conversation: { OR: [{ buyerId: userId }, { sellerId: userId }] } },
       select: { conversationId: true, senderId: true },
@@ -114,7 +115,7 @@ type ReportRow = Omit<ReportRecord, "message"> & {
         id: string;
         conversationId: string;
         seq: number;
-        senderId: string;
+        senderId: string | null;
         clientId: string;
         type: MessageRecord["type"];
         content: string | null;
@@ -124,8 +125,18 @@ type ReportRow = Omit<ReportRecord, "message"> & {
         deletedAt: Date | null;
         flags: string[] | null;
         maskedContent: string | null;
+        system: unknown;
         attachments: (AttachmentFacts & { thumbnailKey: string | null })[];
         reactions: { emoji: string; userId: string; createdAt: Date }[];
+        offer: {
+          id: string;
+          amountCents: number;
+          currency: string;
+          status: OfferStatus;
+          byUserId: string;
+          respondsToOfferId: string | null;
+          expiresAt: Date;
+        } | null;
       }
     | null;
 };
@@ -170,6 +181,20 @@ function toRecord(row: ReportRow): ReportRecord {
             hasThumbnail: a.thumbnailKey !== null,
           })),
           reactions: reactionsOf(m.reactions),
+          ...(m.offer
+            ? {
+                offer: {
+                  id: m.offer.id,
+                  amountCents: m.offer.amountCents,
+                  currency: m.offer.currency,
+                  status: m.offer.status,
+                  byUserId: m.offer.byUserId,
+                  respondsToOfferId: m.offer.respondsToOfferId,
+                  expiresAt: m.offer.expiresAt.toISOString(),
+                },
+              }
+            : {}),
+          ...(m.system ? { system: m.system as SystemEventView } : {}),
         }
       : null,
   };

@@ -23,14 +23,23 @@ export class UserRepository {
   }
 
   async upsert(id: string, name: string, avatarUrl: string | null): Promise<{ user: UserView; created: boolean }> {
-    const { rows } = await this.pool.query<{ id: string; name: string; avatar_url: string | null; created: boolean }>(
+    const { rows } = await this.pool.query<{
+      id: string;
+      name: string;
+      avatar_url: string | null;
+      response_time_seconds: number | null;
+      created: boolean;
+    }>(
       `INSERT INTO users (id, name, avatar_url) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, avatar_url = EXCLUDED.avatar_url, updated_at = now()
-       RETURNING id, name, avatar_url, (xmax = 0) AS created`,
+       RETURNING id, name, avatar_url, response_time_seconds, (xmax = 0) AS created`,
       [id, name, avatarUrl],
     );
     const row = rows[0]!;
-    return { user: { id: row.id, name: row.name, avatarUrl: row.avatar_url }, created: row.created };
+    return {
+      user: { id: row.id, name: row.name, avatarUrl: row.avatar_url, responseTimeSeconds: row.response_time_seconds },
+      created: row.created,
+    };
   }
 
   async setBanned(id: string, bannedAt: Date | null): Promise<boolean> {

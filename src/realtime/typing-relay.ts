@@ -18,7 +18,9 @@ export class TypingRelay {
   onEvent(event: ChatEvent): void {
     // The typist's message ends their indicator, whether or not their client says so.
     if (event.type === "message.created") {
-      this.onEvent({ type: "typing", conversationId: event.message.conversationId, userId: event.message.senderId, typing: false });
+      const { senderId } = event.message;
+      // System messages have no typist.
+      if (senderId !== null) this.onEvent({ type: "typing", conversationId: event.message.conversationId, userId: senderId, typing: false });
       return;
     }
     if (event.type !== "typing") return;
