@@ -23,10 +23,13 @@ const TABLES = [
   "blocks",
   "broadcasts",
   "conversations",
+  "listing_changes",
   "listings",
   "messages",
+  "offers",
   "participants",
   "reports",
+  "response_samples",
   "users",
   "webhook_deliveries",
 ];
@@ -114,7 +117,7 @@ describe("migrator", { timeout: 60_000 }, () => {
 
     const enums = await query<{ typname: string }>(dbUrl, `SELECT typname FROM pg_type WHERE typtype = 'e' ORDER BY 1`);
     expect(enums.map((e) => e.typname)).toEqual(
-      ["attachment_kind", "listing_status", "message_type", "participant_role", "report_status"].sort(),
+      ["attachment_kind", "listing_status", "message_type", "offer_status", "participant_role", "report_status"].sort(),
     );
 
     const descIndexes = await query<{ indexdef: string }>(
