@@ -27,6 +27,7 @@ const TABLES = [
   "listings",
   "message_reactions",
   "messages",
+  "moderation_flags",
   "offers",
   "participants",
   "reports",
@@ -118,7 +119,7 @@ describe("migrator", { timeout: 60_000 }, () => {
 
     const enums = await query<{ typname: string }>(dbUrl, `SELECT typname FROM pg_type WHERE typtype = 'e' ORDER BY 1`);
     expect(enums.map((e) => e.typname)).toEqual(
-      ["attachment_kind", "conversation_kind", "listing_status", "message_type", "offer_status", "participant_role", "report_status"].sort(),
+      ["attachment_kind", "conversation_kind", "flag_action", "flag_rule", "listing_status", "message_type", "offer_status", "participant_role", "report_status"].sort(),
     );
 
     const descIndexes = await query<{ indexdef: string }>(
