@@ -2,8 +2,7 @@
 // while the other side keeps writing; the client reconnects through nginx to the surviving node,
 // catches up, and its own pending send is stored once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChatClient } from "@marketchat/client";
-import type { MessageView } from "@marketchat/client";
+import { ChatClient, type MessageView } from "@marketchat/client";
 import { createTestEnv, type TestEnv } from "./support/app.js";
 import { startNode, type NodeProcess } from "./support/cluster.js";
 import { startNginx, type Nginx } from "./support/nginx.js";
@@ -41,13 +40,13 @@ function client(url: string, user: string, affinity?: string) {
 describe("ChatClient", () => {
   it("loses nothing and duplicates nothing when its node is killed", async () => {
     const service = new ChatClient({ url: nginx.url, token: serviceToken(), socket: { autoConnect: false } });
-    await service.http("/api/internal/users/sdk-seller", { method: "PUT", body: JSON.stringify({ name: "Seller" }) });
-    await service.http("/api/internal/listings/sdk-listing", { method: "PUT", body: JSON.stringify({ sellerId: "sdk-seller", title: "Bike" }) });
+    await service.api.request("PUT", "/api/internal/users/sdk-seller", { name: "Seller" });
+    await service.api.request("PUT", "/api/internal/listings/sdk-listing", { sellerId: "sdk-seller", title: "Bike" });
     service.close();
 
     const buyer = client(nginx.url, "sdk-buyer", "sdk-buyer-device");
     await buyer.ready();
-    const conversation = await buyer.http<{ id: string }>("/api/conversations", { method: "POST", body: JSON.stringify({ listingId: "sdk-listing" }) });
+    const conversation = await buyer.api.openConversation("sdk-listing");
     const got: MessageView[] = [];
     buyer.on("message", (m) => got.push(m));
     await buyer.follow(conversation.id);
@@ -74,7 +73,7 @@ describe("ChatClient", () => {
     expect(got.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(new Set(got.map((m) => m.id)).size).toBe(10);
     expect(got.filter((m) => m.content === "are you there?")).toEqual([sent]);
-    const stored = await seller.http<{ items: MessageView[] }>(`/api/conversations/${conversation.id}/messages`);
+    const stored = await seller.api.listMessages(conversation.id);
     expect(stored.items.map((m) => m.id)).toEqual(got.map((m) => m.id));
   });
 });

@@ -17,7 +17,7 @@ import {
   sendMessageInput,
   uuid,
 } from "./schemas.js";
-import type { MessageType, MessageView } from "../contract/shapes.js";
+import type { MessagePage, MessageType, MessageView, UnreadSummary } from "../contract/shapes.js";
 
 export interface MessageServiceDeps {
   messages: MessageRepository;
@@ -129,7 +129,7 @@ export class MessageService {
     caller: Principal,
     conversationId: string,
     query: unknown,
-  ): Promise<{ items: MessageView[]; nextBefore: number | null }> {
+  ): Promise<MessagePage> {
     if (!uuid.safeParse(conversationId).success) throw notFound("Conversation not found");
     const q = parse(historyQuery, query);
     if (!(await this.deps.participants.canSee(caller.userId, conversationId))) throw notFound("Conversation not found");
@@ -159,7 +159,7 @@ export class MessageService {
     await this.moveReadPointer(caller.userId, position.conversationId, position.seq);
   }
 
-  async unread(caller: Principal): Promise<{ total: number; conversations: { conversationId: string; unreadCount: number }[] }> {
+  async unread(caller: Principal): Promise<UnreadSummary> {
     const conversations = await this.deps.participants.unread(caller.userId);
     return { total: conversations.reduce((n, c) => n + c.unreadCount, 0), conversations };
   }

@@ -13,39 +13,7 @@ import type { PublishEvent } from "./events.js";
 import type { Presenter } from "./presenter.js";
 import { ADMIN_VIEW } from "./message-visibility.js";
 import { adminReportsQuery, blockInput, blocksQuery, externalId, parse, reportInput, uuid } from "./schemas.js";
-import type { MessageView, Page, UserView } from "../contract/shapes.js";
-
-export interface BlockView {
-  user: UserView;
-  createdAt: string;
-}
-
-/** What the reporter gets back (API.md): no more than they sent. */
-export interface ReportReceipt {
-  id: string;
-  status: "open";
-  reason: string;
-  createdAt: string;
-}
-
-/** A report in the admin's queue. */
-export interface ReportView {
-  id: string;
-  status: "open" | "resolved";
-  reason: string;
-  note: string | null;
-  reporterId: string;
-  /** The reported user: as named, else the reported message's sender or the conversation's other participant. */
-  userId: string | null;
-  messageId: string | null;
-  /** As named, or the reported message's conversation. */
-  conversationId: string | null;
-  /** The reported message as it is now; null when none was named (or it was deleted with its conversation). */
-  message: MessageView | null;
-  createdAt: string;
-  resolvedAt: string | null;
-  resolvedById: string | null;
-}
+import type { BlockView, Page, ReportReceipt, ReportView } from "../contract/shapes.js";
 
 export interface ModerationServiceDeps {
   blocks: BlockRepository;

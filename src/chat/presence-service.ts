@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { Principal } from "../auth/token-verifier.js";
 import type { PresenceStore } from "../cluster/presence-store.js";
+import type { PresenceView } from "../contract/shapes.js";
 import type { PresenceRepository } from "../db/presence-repository.js";
 import { AppError, invalid } from "../errors/errors.js";
 import type { ChatEvent } from "./events.js";
@@ -22,12 +23,6 @@ const CONTACTS_MAX = 1000;
 /** Users per contacts statement when a sweep releases a dead node's users together. */
 const CONTACTS_BATCH = 500;
 const LAST_SEEN_FLUSH_MS = 1000;
-
-export interface PresenceView {
-  userId: string;
-  online: boolean;
-  lastSeenAt: string | null;
-}
 
 export interface PresenceChange {
   userId: string;

@@ -7,7 +7,7 @@ import { invalid, notFound } from "../errors/errors.js";
 import type { Presenter } from "./presenter.js";
 import { viewerOf } from "./message-visibility.js";
 import { parse, uuid } from "./schemas.js";
-import type { MessageView, Page } from "../contract/shapes.js";
+import type { Page, SearchResult } from "../contract/shapes.js";
 
 export const MAX_SEARCH_CHARS = 200;
 export const MAX_SEARCH_PAGE = 50;
@@ -24,15 +24,6 @@ export const searchQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_SEARCH_PAGE).default(20),
   cursor: z.string().max(200).optional(),
 });
-
-export interface SearchResult {
-  message: MessageView;
-  /**
-   * HTML: the message text (or windows of a long one) escaped, each match inside <mark>…</mark>.
-   * Content itself is plain text; only this field is markup, safe to insert as HTML.
-   */
-  highlight: string;
-}
 
 export interface SearchServiceDeps {
   repository: SearchRepository;

@@ -127,3 +127,65 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+/** GET /api/conversations/:id/messages: ascending seq; nextBefore is the `before` of the next older page. */
+export interface MessagePage {
+  items: MessageView[];
+  nextBefore: number | null;
+}
+
+/** GET /api/unread. */
+export interface UnreadSummary {
+  total: number;
+  conversations: { conversationId: string; unreadCount: number }[];
+}
+
+/** GET /api/presence: one per user asked, in the order asked. */
+export interface PresenceView {
+  userId: string;
+  online: boolean;
+  lastSeenAt: string | null;
+}
+
+/** GET /api/blocks items. */
+export interface BlockView {
+  user: UserView;
+  createdAt: string;
+}
+
+/** What the reporter gets back from POST /api/reports: no more than they sent. */
+export interface ReportReceipt {
+  id: string;
+  status: "open";
+  reason: string;
+  createdAt: string;
+}
+
+/** A report in the admin's queue (GET /api/admin/reports). */
+export interface ReportView {
+  id: string;
+  status: "open" | "resolved";
+  reason: string;
+  note: string | null;
+  reporterId: string;
+  /** The reported user: as named, else the reported message's sender or the conversation's other participant. */
+  userId: string | null;
+  messageId: string | null;
+  /** As named, or the reported message's conversation. */
+  conversationId: string | null;
+  /** The reported message as it is now; null when none was named (or it was deleted with its conversation). */
+  message: MessageView | null;
+  createdAt: string;
+  resolvedAt: string | null;
+  resolvedById: string | null;
+}
+
+/** GET /api/search items, newest first. */
+export interface SearchResult {
+  message: MessageView;
+  /**
+   * HTML: the message text (or windows of a long one) escaped, each match inside <mark>…</mark>.
+   * Content itself is plain text; only this field is markup, safe to insert as HTML.
+   */
+  highlight: string;
+}

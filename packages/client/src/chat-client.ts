@@ -1,22 +1,41 @@
-// Typed client SDK for the marketplace's app. It turns the service's guarantees into an API that
-// cannot lose a message:
+// The client for the marketplace's app, in browsers and in Node. It turns the service's
+// guarantees into an API that cannot lose a message:
 // - send() picks the clientId once and retries with it until acknowledged, across reconnects and
-//   nodes (the server stores a clientId once and delivers it once);
+//   nodes (the server stores a clientId once and delivers it once); sends wait in the outbox
+//   while offline and leave in order, one conversation at a time;
 // - "message" events come once per message id and in seq order per conversation: a gap in seq
 //   (a missed event, a reconnect) is filled from GET …/messages?after=<last seq> before anything
 //   after it is handed out.
+// On top of that it keeps views that apps render (conversations(), thread(), unread(),
+// presence()): state that follows the live events and catches up after every reconnect.
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
-import type { ConversationView, MessageView } from "./contract.js";
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from "./contract.js";
+import type { Ack, AckFn, ClientToServerEvents, MessageView, ServerToClientEvents } from "./contract.js";
+import { ChatError, isRetryable, retryDelay, sleep } from "./errors.js";
+import { HttpApi } from "./http-api.js";
+import { Outbox, type OutboxStorage, type OutgoingFile, type OutgoingMessage } from "./outbox.js";
+import { StateStore, type ReadableStore } from "./store.js";
+import { TokenSource, type TokenInput } from "./token.js";
+import { uploadFiles, type UploadFile, type UploadOptions } from "./upload.js";
+import { ConversationList } from "./conversation-list.js";
+import { Thread } from "./thread.js";
+import { UnreadCounter } from "./unread.js";
+import { PresenceTracker } from "./presence.js";
 
 export interface ChatClientOptions {
   /** Base URL of the service (or of the load balancer in front of it). */
   url: string;
-  /** The marketplace's JWT for this user, or a function that returns a fresh one. */
-  token: string | (() => string | Promise<string>);
+  /** The marketplace's JWT for this user, or a function that returns a fresh one (token refresh). */
+  token: TokenInput;
+  /** Passed to socket.io-client's io(); `auth` is the client's own. */
   socket?: Partial<ManagerOptions & SocketOptions>;
-  /** How long one send attempt waits for its ack before trying again. */
+  /** How long one socket request waits for its ack before trying again (default 10 s). */
   ackTimeoutMs?: number;
+  /** typing(): a `typing:start` at most this often while the user types (default 2 s; the service ends one after 5 s). */
+  typingThrottleMs?: number;
+  /** typing(): `typing:stop` after this long without a keystroke (default 3 s). */
+  typingIdleMs?: number;
+  /** Keeps unsent text messages across reloads (e.g. `window.localStorage`). */
+  storage?: OutboxStorage;
 }
 
 export interface SendInput {
@@ -27,72 +46,133 @@ export interface SendInput {
   clientId?: string;
 }
 
-type Listener<T> = (payload: T) => void;
+export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "unauthorized" | "closed";
 
-export class ChatError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+export interface ConnectionState {
+  status: ConnectionStatus;
+  /** The signed-in user (the token's `sub`), once a token was obtained. */
+  userId: string | null;
+  /** Why the connection was refused (`unauthorized`, `forbidden` for a banned user). */
+  error: ChatError | null;
 }
 
-/** Error codes worth retrying: the request may succeed later as it is. */
-const RETRYABLE = new Set(["unavailable", "rate_limited", "timeout", "disconnected"]);
+type ServerEvent = keyof ServerToClientEvents;
+type Payload<E extends ServerEvent> = Parameters<ServerToClientEvents[E]>[0];
+type RequestEvent = { [E in keyof ClientToServerEvents]: Parameters<ClientToServerEvents[E]>[1] extends AckFn<never> ? E : never }[keyof ClientToServerEvents];
+type RequestPayload<E extends RequestEvent> = Parameters<ClientToServerEvents[E]>[0];
+type AckData<E extends RequestEvent> = Parameters<ClientToServerEvents[E]>[1] extends AckFn<infer T> ? T : never;
+
+/** How long a refused token waits before a refreshed one is tried again (no tight loop on a bad key). */
+const REFRESH_RETRY_MS = 5_000;
 
 export class ChatClient {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  readonly api: HttpApi;
+  /** Messages on their way (queued, uploading, sending, failed). */
+  readonly outbox: Outbox;
+  readonly connection: ReadableStore<ConnectionState>;
+
+  private readonly tokens: TokenSource;
+  private readonly connectionState: ConnectionStore;
   private readonly lastSeq = new Map<string, number>();
-  private readonly pending = new Map<string, MessageView[]>();
+  private readonly held = new Map<string, MessageView[]>();
   private readonly syncing = new Map<string, Promise<void>>();
-  private readonly listeners = new Map<string, Set<Listener<never>>>();
+  private readonly messageListeners = new Set<(message: MessageView) => void>();
+  private readonly reconnectListeners = new Set<() => void>();
+  private readonly sendChains = new Map<string, Promise<unknown>>();
+  private readonly joined = new Map<string, number>();
+  private readonly typingOut = new Map<string, { lastStart: number; idle: ReturnType<typeof setTimeout> | undefined }>();
+  private readonly threads = new Map<string, Thread>();
+  private conversationList: ConversationList | undefined;
+  private unreadCounter: UnreadCounter | undefined;
+  private presenceTracker: PresenceTracker | undefined;
+  private everConnected = false;
+  private lastRefusedRefresh = 0;
   private closed = false;
 
   constructor(private readonly options: ChatClientOptions) {
-    const tokenFn = typeof options.token === "function" ? options.token : () => options.token as string;
+    this.tokens = new TokenSource(options.token);
+    this.api = new HttpApi(options.url, this.tokens);
+    this.outbox = new Outbox(options.storage, `marketchat:outbox:${new URL(options.url).host}`);
+    this.connectionState = new ConnectionStore({ status: "connecting", userId: this.tokens.userId, error: null });
+    this.connection = this.connectionState;
+    this.tokens.onChange(() => this.connectionState.patch({ userId: this.tokens.userId }));
+
     this.socket = io(options.url, {
       transports: ["websocket", "polling"],
       ...options.socket,
-      auth: (cb) => void Promise.resolve(tokenFn()).then((token) => cb({ token })),
+      auth: (cb) => {
+        this.tokens.get().then(
+          (token) => cb({ token }),
+          () => cb({ token: "" }),
+        );
+      },
     });
     this.socket.on("message:new", (m) => this.receive(m));
-    this.socket.on("connect", () => {
-      // After a reconnect, ask for whatever was sent while we were away.
-      for (const id of this.lastSeq.keys()) void this.catchUp(id);
+    this.socket.on("connect", () => this.onConnect());
+    this.socket.on("disconnect", () => {
+      if (!this.closed) this.connectionState.patch({ status: "reconnecting" });
     });
+    this.socket.on("connect_error", (err) => this.onConnectError(err));
+    for (const pending of this.outbox.restore()) {
+      const { clientId, conversationId, ...input } = pending;
+      void this.send(conversationId, { ...input, clientId }).catch(() => undefined);
+    }
   }
 
-  /** Resolves once connected; rejects with the connect_error ("unauthorized", "forbidden"). */
+  /** The signed-in user (the token's `sub`); null until a token was obtained. */
+  get userId(): string | null {
+    return this.tokens.userId;
+  }
+
+  /** Resolves once connected; rejects with the refusal (`unauthorized`, `forbidden`). */
   ready(): Promise<void> {
     if (this.socket.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const ok = () => {
-        this.socket.off("connect_error", fail);
-        resolve();
-      };
-      const fail = (err: Error) => {
-        if (err.message === "unauthorized" || err.message === "forbidden") {
-          this.socket.off("connect", ok);
-          reject(new ChatError(err.message, err.message));
+      const stop = this.connection.subscribe(() => {
+        const { status, error } = this.connection.getSnapshot();
+        if (status === "connected") {
+          stop();
+          resolve();
+        } else if (status === "unauthorized" || status === "closed") {
+          stop();
+          reject(error ?? new ChatError("disconnected", "The client was closed"));
         }
-      };
-      this.socket.once("connect", ok);
-      this.socket.on("connect_error", fail);
+      });
     });
   }
 
-  /** Messages, once each, in seq order per followed conversation. */
-  on(event: "message", listener: Listener<MessageView>): () => void;
-  on<E extends keyof ServerToClientEvents>(event: E, listener: Parameters<ServerToClientEvents[E]>[0] extends infer P ? Listener<P> : never): () => void;
-  on(event: string, listener: Listener<never>): () => void {
-    if (event !== "message") {
-      (this.socket as unknown as Socket).on(event, listener as (...args: unknown[]) => void);
-      return () => void (this.socket as unknown as Socket).off(event, listener as (...args: unknown[]) => void);
+  /** Replaces the token (or the function that gives one); the next request and reconnect use it. */
+  setToken(token: TokenInput): void {
+    this.tokens.set(token);
+    if (this.connectionState.getSnapshot().status === "unauthorized" && !this.closed) {
+      this.connectionState.patch({ status: "connecting", error: null });
+      this.socket.connect();
     }
-    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
-    this.listeners.get(event)!.add(listener);
-    return () => void this.listeners.get(event)!.delete(listener);
+  }
+
+  // ---- Events --------------------------------------------------------------------------------
+
+  /** Messages, once each, in seq order per conversation. */
+  on(event: "message", listener: (message: MessageView) => void): () => void;
+  /** Any server event, as the service sends it. */
+  on<E extends ServerEvent>(event: E, listener: (payload: Payload<E>) => void): () => void;
+  on(event: string, listener: (payload: never) => void): () => void {
+    if (event === "message") {
+      const l = listener as (message: MessageView) => void;
+      this.messageListeners.add(l);
+      return () => void this.messageListeners.delete(l);
+    }
+    const raw = this.socket as unknown as Socket;
+    const l = listener as (...args: unknown[]) => void;
+    raw.on(event, l);
+    return () => void raw.off(event, l);
+  }
+
+  /** Called after every reconnect (not the first connect): views reload what may have changed. */
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => void this.reconnectListeners.delete(listener);
   }
 
   /**
@@ -104,54 +184,324 @@ export class ChatClient {
     await this.catchUp(conversationId);
   }
 
-  /** Sends once, however many attempts it takes; resolves with the stored message. */
-  async send(conversationId: string, input: SendInput): Promise<MessageView> {
-    const payload = { ...input, conversationId, clientId: input.clientId ?? crypto.randomUUID() };
+  // ---- Sending -------------------------------------------------------------------------------
+
+  /**
+   * Sends once, however many attempts it takes; resolves with the stored message. While offline
+   * the message waits in the outbox; sends to one conversation leave in the order made.
+   */
+  send(conversationId: string, input: SendInput): Promise<MessageView> {
+    const message: OutgoingMessage = {
+      clientId: input.clientId ?? randomId(),
+      conversationId,
+      ...(input.content !== undefined ? { content: input.content } : {}),
+      ...(input.replyToId !== undefined ? { replyToId: input.replyToId } : {}),
+      ...(input.attachmentIds !== undefined ? { attachmentIds: input.attachmentIds } : {}),
+      files: [],
+      status: "queued",
+      progress: null,
+      error: null,
+      createdAt: new Date().toISOString(),
+    };
+    this.stopTyping(conversationId);
+    this.outbox.add(message);
+    return this.enqueue(message.clientId, conversationId);
+  }
+
+  /** Uploads the files (progress in the outbox entry) and sends them as one message. */
+  sendFiles(conversationId: string, files: UploadFile[], input: Omit<SendInput, "attachmentIds"> = {}): Promise<MessageView> {
+    const message: OutgoingMessage = {
+      clientId: input.clientId ?? randomId(),
+      conversationId,
+      ...(input.content !== undefined ? { content: input.content } : {}),
+      ...(input.replyToId !== undefined ? { replyToId: input.replyToId } : {}),
+      files: files.map(describeFile),
+      status: "queued",
+      progress: null,
+      error: null,
+      createdAt: new Date().toISOString(),
+    };
+    this.stopTyping(conversationId);
+    this.outbox.add(message, files);
+    return this.enqueue(message.clientId, conversationId);
+  }
+
+  /** Sends a failed outbox message again (same clientId). */
+  retry(clientId: string): Promise<MessageView> {
+    const message = this.outbox.get(clientId);
+    if (!message) return Promise.reject(new ChatError("not_found", "No such message in the outbox"));
+    this.outbox.patch(clientId, { status: "queued", error: null });
+    return this.enqueue(clientId, message.conversationId);
+  }
+
+  /** Drops a message from the outbox (a failed one the user gave up on). */
+  discard(clientId: string): void {
+    this.outbox.remove(clientId);
+  }
+
+  /** POST /api/uploads with progress events (XMLHttpRequest in browsers, fetch in Node). */
+  upload(files: UploadFile[], options?: UploadOptions) {
+    return uploadFiles(this.api.url("/api/uploads"), this.tokens, files, options);
+  }
+
+  edit(messageId: string, content: string): Promise<MessageView> {
+    return this.request("message:edit", { messageId, content });
+  }
+
+  /** Unsend: a tombstone stays, content and attachments go. */
+  async unsend(messageId: string): Promise<void> {
+    await this.request("message:delete", { messageId });
+  }
+
+  /** Adds (`on`) or removes the user's reaction; idempotent, so retried on transient errors. */
+  react(messageId: string, emoji: string, on = true): Promise<void> {
+    return this.withRetry(() => this.api.react(messageId, emoji, on));
+  }
+
+  /** Moves the user's read pointer to `seq` (default: the latest message). */
+  async markRead(conversationId: string, seq?: number): Promise<void> {
+    await this.request("messages:read", seq === undefined ? { conversationId } : { conversationId, seq });
+  }
+
+  // ---- Offers (idempotent on clientId, so retried like sends) ------------------------------------
+
+  makeOffer(conversationId: string, offer: { amountCents: number; currency: string; clientId?: string }): Promise<MessageView> {
+    const input = { amountCents: offer.amountCents, currency: offer.currency, clientId: offer.clientId ?? randomId() };
+    return this.withRetry(() => this.api.makeOffer(conversationId, input));
+  }
+
+  counterOffer(offerId: string, offer: { amountCents: number; clientId?: string }): Promise<MessageView> {
+    const input = { amountCents: offer.amountCents, clientId: offer.clientId ?? randomId() };
+    return this.withRetry(() => this.api.counterOffer(offerId, input));
+  }
+
+  acceptOffer(offerId: string): Promise<MessageView> {
+    return this.api.acceptOffer(offerId);
+  }
+
+  declineOffer(offerId: string): Promise<MessageView> {
+    return this.api.declineOffer(offerId);
+  }
+
+  withdrawOffer(offerId: string): Promise<MessageView> {
+    return this.api.withdrawOffer(offerId);
+  }
+
+  // ---- Typing --------------------------------------------------------------------------------
+
+  /** Call on every keystroke: `typing:start` at most every typingThrottleMs, `typing:stop` when idle. */
+  typing(conversationId: string): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const state = this.typingOut.get(conversationId) ?? { lastStart: 0, idle: undefined };
+    if (now - state.lastStart >= (this.options.typingThrottleMs ?? 2_000)) {
+      state.lastStart = now;
+      if (this.socket.connected) this.socket.emit("typing:start", { conversationId });
+    }
+    clearTimeout(state.idle);
+    state.idle = setTimeout(() => this.stopTyping(conversationId), this.options.typingIdleMs ?? 3_000);
+    this.typingOut.set(conversationId, state);
+  }
+
+  /** Ends the user's typing indicator now (sending a message does it too). */
+  stopTyping(conversationId: string): void {
+    const state = this.typingOut.get(conversationId);
+    if (!state) return;
+    clearTimeout(state.idle);
+    this.typingOut.delete(conversationId);
+    if (this.socket.connected) this.socket.emit("typing:stop", { conversationId });
+  }
+
+  // ---- Rooms ---------------------------------------------------------------------------------
+
+  /**
+   * Joins the conversation's room while the returned function is not called (counted, so views
+   * can share it): the service sends typing indicators only to sockets that joined.
+   */
+  join(conversationId: string): () => void {
+    const count = this.joined.get(conversationId) ?? 0;
+    this.joined.set(conversationId, count + 1);
+    if (count === 0 && this.socket.connected) this.emitJoin(conversationId);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const now = (this.joined.get(conversationId) ?? 1) - 1;
+      if (now > 0) return void this.joined.set(conversationId, now);
+      this.joined.delete(conversationId);
+      if (this.socket.connected) this.socket.emit("conversation:leave", { conversationId }, () => undefined);
+    };
+  }
+
+  // ---- Views ---------------------------------------------------------------------------------
+
+  /** The user's conversations, latest activity first, kept up to date. */
+  conversations(): ConversationList {
+    this.conversationList ??= new ConversationList(this);
+    return this.conversationList;
+  }
+
+  /** One conversation's messages, outbox entries, read pointers and typing users. */
+  thread(conversationId: string): Thread {
+    let thread = this.threads.get(conversationId);
+    if (!thread) {
+      thread = new Thread(this, conversationId);
+      this.threads.set(conversationId, thread);
+    }
+    return thread;
+  }
+
+  /** Unread counts, total and per conversation. */
+  unread(): UnreadCounter {
+    this.unreadCounter ??= new UnreadCounter(this);
+    return this.unreadCounter;
+  }
+
+  /** Online status and last seen of the users watched. */
+  presence(): PresenceTracker {
+    this.presenceTracker ??= new PresenceTracker(this);
+    return this.presenceTracker;
+  }
+
+  // ---- Plumbing ------------------------------------------------------------------------------
+
+  /** One acknowledged socket request; a missing ack or a dropped connection is a retryable ChatError. */
+  async request<E extends RequestEvent>(event: E, payload: RequestPayload<E>): Promise<AckData<E>> {
+    if (!this.socket.connected) await this.waitForConnection();
+    let response: Ack<AckData<E>>;
+    try {
+      response = (await (this.socket as unknown as Socket).timeout(this.options.ackTimeoutMs ?? 10_000).emitWithAck(event, payload)) as Ack<AckData<E>>;
+    } catch {
+      throw new ChatError("timeout", `No answer to ${event}`);
+    }
+    if (!response.ok) {
+      const { code, message, retryAfterMs, requestId } = response.error;
+      throw new ChatError(code, message, { ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(requestId ? { requestId } : {}) });
+    }
+    return response.data;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const state of this.typingOut.values()) clearTimeout(state.idle);
+    for (const thread of this.threads.values()) thread.close();
+    this.conversationList?.close();
+    this.unreadCounter?.close();
+    this.presenceTracker?.close();
+    this.socket.close();
+    this.connectionState.patch({ status: "closed" });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private enqueue(clientId: string, conversationId: string): Promise<MessageView> {
+    const previous = this.sendChains.get(conversationId) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.deliverOutgoing(clientId));
+    this.sendChains.set(conversationId, run);
+    const clear = () => {
+      if (this.sendChains.get(conversationId) === run) this.sendChains.delete(conversationId);
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  private async deliverOutgoing(clientId: string): Promise<MessageView> {
     for (let attempt = 0; ; attempt++) {
+      const message = this.outbox.get(clientId);
+      if (!message) throw new ChatError("aborted", "The message was discarded");
       if (this.closed) throw new ChatError("disconnected", "The client was closed");
       try {
-        const message = await this.request<MessageView>("message:send", payload);
-        this.receive(message);
-        return message;
+        const files = this.outbox.filesOf(clientId);
+        if (files.length > 0) {
+          this.outbox.patch(clientId, { status: "uploading", progress: { loaded: 0, total: files.reduce((n, f) => n + f.size, 0) } });
+          const attachments = await this.upload(files, { onProgress: (progress) => this.outbox.patch(clientId, { progress }) });
+          this.outbox.uploaded(clientId, attachments.map((a) => a.id));
+        }
+        if (!this.socket.connected) {
+          this.outbox.patch(clientId, { status: "queued" });
+          await this.waitForConnection();
+        }
+        const ready = this.outbox.get(clientId);
+        if (!ready) throw new ChatError("aborted", "The message was discarded");
+        this.outbox.patch(clientId, { status: "sending" });
+        const stored = await this.request("message:send", {
+          conversationId: ready.conversationId,
+          clientId,
+          ...(ready.content !== undefined ? { content: ready.content } : {}),
+          ...(ready.attachmentIds !== undefined ? { attachmentIds: ready.attachmentIds } : {}),
+          ...(ready.replyToId !== undefined ? { replyToId: ready.replyToId } : {}),
+        });
+        this.receive(stored);
+        this.outbox.remove(clientId);
+        return stored;
       } catch (err) {
-        if (!(err instanceof ChatError) || !RETRYABLE.has(err.code)) throw err;
-        await this.waitBeforeRetry(attempt);
+        if (this.closed) throw new ChatError("disconnected", "The client was closed");
+        if (!isRetryable(err)) {
+          const error = err instanceof ChatError ? err : new ChatError("internal", String(err));
+          this.outbox.patch(clientId, { status: "failed", error, progress: null });
+          throw error;
+        }
+        this.outbox.patch(clientId, { status: "queued" });
+        await sleep(retryDelay(attempt, err));
       }
     }
   }
 
-  /** One acknowledged request; a missing ack or a dropped connection is a retryable ChatError. */
-  async request<T>(event: keyof ClientToServerEvents, payload: unknown): Promise<T> {
-    if (!this.socket.connected) await this.waitForConnection();
-    let response: Ack<T>;
-    try {
-      response = (await (this.socket as unknown as Socket).timeout(this.options.ackTimeoutMs ?? 10_000).emitWithAck(event, payload)) as Ack<T>;
-    } catch {
-      throw new ChatError("timeout", `No answer to ${event}`);
+  private async withRetry<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let n = 0; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (this.closed || !isRetryable(err)) throw err;
+        await sleep(retryDelay(n, err));
+      }
     }
-    if (!response.ok) throw new ChatError(response.error.code, response.error.message);
-    return response.data;
   }
 
-  /** Plain HTTP call with the same token, for the catch-up reads and anything REST-only. */
-  async http<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const token = typeof this.options.token === "function" ? await this.options.token() : this.options.token;
-    const res = await fetch(new URL(path, this.options.url), {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, ...(init.body ? { "content-type": "application/json" } : {}), ...init.headers },
-    });
-    const body = (res.status === 204 ? null : await res.json()) as { error?: { code?: string; message?: string } } | null;
-    if (!res.ok) throw new ChatError(body?.error?.code ?? "unavailable", body?.error?.message ?? res.statusText);
-    return body as T;
+  private onConnect(): void {
+    this.connectionState.patch({ status: "connected", error: null, userId: this.tokens.userId });
+    for (const conversationId of this.joined.keys()) this.emitJoin(conversationId);
+    const reconnect = this.everConnected;
+    this.everConnected = true;
+    if (!reconnect) return;
+    // After a reconnect, ask for whatever was sent while we were away; views reload their state.
+    for (const id of this.lastSeq.keys()) void this.catchUp(id);
+    for (const listener of [...this.reconnectListeners]) listener();
   }
 
-  conversations(query = ""): Promise<{ items: ConversationView[]; nextCursor: string | null }> {
-    return this.http(`/api/conversations${query ? `?${query}` : ""}`);
+  private onConnectError(err: Error): void {
+    if (this.closed) return;
+    if (err.message !== "unauthorized" && err.message !== "forbidden") {
+      // The service is unreachable: socket.io-client keeps trying by itself.
+      this.connectionState.patch({ status: this.everConnected ? "reconnecting" : "connecting" });
+      return;
+    }
+    // Refused: socket.io does not retry that by itself. An expired token gets one refresh per
+    // REFRESH_RETRY_MS; a banned user (forbidden) or a token that stays bad ends here.
+    const now = Date.now();
+    if (err.message === "unauthorized" && this.tokens.refreshable && now - this.lastRefusedRefresh > REFRESH_RETRY_MS) {
+      this.lastRefusedRefresh = now;
+      this.tokens.refresh().then(
+        () => {
+          if (!this.closed) this.socket.connect();
+        },
+        (refreshErr: unknown) => this.refuse(new ChatError("unauthorized", `Token refresh failed: ${String(refreshErr)}`)),
+      );
+      return;
+    }
+    this.refuse(new ChatError(err.message as "unauthorized" | "forbidden", err.message));
   }
 
-  close(): void {
-    this.closed = true;
-    this.socket.close();
+  private refuse(error: ChatError): void {
+    this.connectionState.patch({ status: "unauthorized", error });
+  }
+
+  private emitJoin(conversationId: string): void {
+    // A refusal (not a participant) needs no handling here: the thread's HTTP load reports it.
+    this.socket.emit("conversation:join", { conversationId }, () => undefined);
   }
 
   private receive(message: MessageView): void {
@@ -164,15 +514,15 @@ export class ChatClient {
       return;
     }
     // A gap, or a catch-up running: hold it and let the catch-up put everything in order.
-    const held = this.pending.get(id) ?? [];
+    const held = this.held.get(id) ?? [];
     held.push(message);
-    this.pending.set(id, held);
+    this.held.set(id, held);
     void this.catchUp(id);
   }
 
   private deliver(message: MessageView): void {
     this.lastSeq.set(message.conversationId, message.seq);
-    for (const listener of this.listeners.get("message") ?? []) (listener as Listener<MessageView>)(message);
+    for (const listener of [...this.messageListeners]) listener(message);
   }
 
   private catchUp(conversationId: string): Promise<void> {
@@ -183,9 +533,7 @@ export class ChatClient {
       try {
         for (;;) {
           const after = this.lastSeq.get(conversationId) ?? 0;
-          const page = await this.http<{ items: MessageView[] }>(
-            `/api/conversations/${conversationId}/messages?after=${after}&limit=100`,
-          );
+          const page = await this.api.listMessages(conversationId, { after, limit: 100 });
           for (const m of page.items) if (m.seq === this.lastSeq.get(conversationId)! + 1) this.deliver(m);
           if (page.items.length < 100) break;
         }
@@ -198,8 +546,8 @@ export class ChatClient {
       }
       if (!caughtUp) return;
       // Live events that arrived meanwhile: deliver those that now follow on.
-      const held = (this.pending.get(conversationId) ?? []).sort((a, b) => a.seq - b.seq);
-      this.pending.delete(conversationId);
+      const held = (this.held.get(conversationId) ?? []).sort((a, b) => a.seq - b.seq);
+      this.held.delete(conversationId);
       for (const m of held) this.receive(m);
     })();
     this.syncing.set(conversationId, run);
@@ -207,11 +555,40 @@ export class ChatClient {
   }
 
   private waitForConnection(): Promise<void> {
-    return new Promise((resolve) => this.socket.once("connect", () => resolve()));
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new ChatError("disconnected", "The client was closed"));
+      const stop = this.connection.subscribe(() => {
+        const { status } = this.connection.getSnapshot();
+        if (status === "connected") {
+          stop();
+          resolve();
+        } else if (status === "closed") {
+          stop();
+          reject(new ChatError("disconnected", "The client was closed"));
+        }
+      });
+    });
   }
+}
 
-  private waitBeforeRetry(attempt: number): Promise<void> {
-    const ms = Math.min(5_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
-    return new Promise((resolve) => setTimeout(resolve, ms));
+class ConnectionStore extends StateStore<ConnectionState> {
+  patch(change: Partial<ConnectionState>): void {
+    this.update((state) => {
+      const next = { ...state, ...change };
+      return next.status === state.status && next.userId === state.userId && next.error === state.error ? state : next;
+    });
   }
+}
+
+function describeFile(file: UploadFile, i: number): OutgoingFile {
+  return {
+    name: file.name ?? `file-${i + 1}`,
+    type: file.type,
+    size: file.size,
+    previewUrl: typeof URL.createObjectURL === "function" && typeof window !== "undefined" ? URL.createObjectURL(file) : null,
+  };
+}
+
+function randomId(): string {
+  return globalThis.crypto.randomUUID();
 }
