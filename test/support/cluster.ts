@@ -3,12 +3,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { REDIS_URL } from "./env.js";
 import { TEST_SECRET } from "./tokens.js";
 import type { TestEnv } from "./app.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+// Not `new URL("../..", import.meta.url)`: in DOM-environment test files (test/react-hooks.test.ts)
+// vitest rewrites that pattern into a URL relative to the page.
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 export interface NodeProcess {
   url: string;

@@ -43,6 +43,13 @@ export class PresenceTracker extends LiveView<Readonly<Record<string, PresenceVi
       this.chat.on("user:offline", ({ userId, lastSeenAt }) => this.put({ userId, online: false, lastSeenAt })),
       // Changes while disconnected were not heard: ask again for everyone watched.
       this.chat.onReconnect(() => void this.fetch([...this.watched.keys()])),
+      // A conversation's first message makes its participants contacts: users who read as
+      // unknown until then (offline, never seen) may now be visible.
+      this.chat.on("message", (m) => {
+        if (m.seq !== 1) return;
+        const snapshot = this.getSnapshot();
+        void this.fetch([...this.watched.keys()].filter((id) => !snapshot[id]?.online && !snapshot[id]?.lastSeenAt));
+      }),
     ];
   }
 
