@@ -1,9 +1,10 @@
 // @vitest-environment jsdom
 // @marketchat/react in a DOM (jsdom) against a real node (PostgreSQL, Redis), no mocks: the hooks
-// give state and status that follow what the other participant does. The page's origin is the
-// node's, as for the /demo page, so uploads go through jsdom's XMLHttpRequest like a browser's.
-// The node runs in its own process: in a DOM environment vitest transforms modules for the web,
-// which the server's own modules are not written for.
+// give state and status that follow what the other participant does. The page is on another
+// origin than the node (allowed by CORS_ORIGINS), as a marketplace's React app is, and uploads go
+// through jsdom's XMLHttpRequest (preflight included) like a browser's. The node runs in its own
+// process: in a DOM environment vitest transforms modules for the web, which the server's own
+// modules are not written for.
 import { randomUUID } from "node:crypto";
 import { createElement, type ReactNode } from "react";
 import { act, cleanup, renderHook } from "@testing-library/react";
@@ -17,16 +18,13 @@ import { createTestDatabase } from "./support/database.js";
 import { uniqueName } from "./support/env.js";
 import { serviceToken, token } from "./support/tokens.js";
 
-declare const jsdom: { reconfigure(options: { url: string }): void };
-
 let env: TestEnv | undefined;
 let node: NodeProcess | undefined;
 const clients: ChatClient[] = [];
 beforeAll(async () => {
   const db = await createTestDatabase();
   env = { databaseUrl: db.url, redisPrefix: uniqueName("mctest"), close: db.drop };
-  node = await startNode(env, "react-hooks", { RATE_LIMIT_MESSAGES: "off", PRESENCE_GRACE_MS: "0" });
-  jsdom.reconfigure({ url: `${node.url}/demo/` });
+  node = await startNode(env, "react-hooks", { RATE_LIMIT_MESSAGES: "off", PRESENCE_GRACE_MS: "0", CORS_ORIGINS: window.location.origin });
 });
 afterEach(() => cleanup());
 afterAll(async () => {
@@ -115,8 +113,11 @@ describe("@marketchat/react", () => {
       await buyerView.result.current.send.sendFiles([new File([png], "bike.png", { type: "image/png" })]);
     });
     stop();
-    expect(seen.length).toBeGreaterThan(0);
+    // XMLHttpRequest's upload events: the last one has every byte of the multipart body sent.
     expect(seen.every((s) => s.startsWith("uploading:"))).toBe(true);
+    const [, sent, total] = /^uploading:(\d+)\/(\d+)$/.exec(seen.at(-1)!)!;
+    expect(Number(sent)).toBe(Number(total));
+    expect(Number(total)).toBeGreaterThan(png.length);
     const image = buyerView.result.current.thread.messages.at(-1)!;
     expect(image).toMatchObject({ type: "image", attachments: [{ kind: "image", thumbnailUrl: expect.any(String) }] });
     await expect.poll(() => sellerThread.result.current.thread.messages.at(-1)?.id).toBe(image.id);

@@ -72,10 +72,13 @@ export class ConversationList extends LiveView<ConversationListState> {
           c.lastMessage?.id === d.id ? { ...c, lastMessage: { ...c.lastMessage, content: null, attachments: [], deletedAt: new Date().toISOString() } } : c,
         ),
       ),
-      this.chat.on("message:read", (r) => {
-        if (r.userId !== this.chat.userId) return;
-        this.patchWhere(r.conversationId, (c) => ({ ...c, unreadCount: Math.max(0, Math.min(c.unreadCount, c.lastSeq - r.seq)) }));
-      }),
+      this.chat.on("message:read", (r) =>
+        this.patchWhere(r.conversationId, (c) => {
+          const read = withRead(c, r.userId, r.seq, r.readAt);
+          if (r.userId !== this.chat.userId) return read;
+          return { ...read, unreadCount: Math.max(0, Math.min(c.unreadCount, c.lastSeq - r.seq)) };
+        }),
+      ),
       this.chat.on("conversation:new", (c) => this.upsert(c)),
       this.chat.onReconnect(() => void this.reload()),
     ];
@@ -89,8 +92,10 @@ export class ConversationList extends LiveView<ConversationListState> {
     }
     const mine = m.senderId === this.chat.userId;
     const fresh = m.seq > current.lastSeq;
+    // Sending moves the sender's read pointer to the message (API.md, "Read pointer").
+    const read = m.senderId ? withRead(current, m.senderId, m.seq, m.createdAt) : current;
     this.upsert({
-      ...current,
+      ...read,
       lastMessage: !current.lastMessage || m.seq >= current.lastMessage.seq ? m : current.lastMessage,
       lastSeq: Math.max(current.lastSeq, m.seq),
       updatedAt: m.createdAt > current.updatedAt ? m.createdAt : current.updatedAt,
@@ -138,6 +143,14 @@ export class ConversationList extends LiveView<ConversationListState> {
       return changed ? { ...s, items } : s;
     });
   }
+}
+
+/** The conversation with `userId`'s read pointer moved forward to `seq` (never back). */
+function withRead(c: ConversationView, userId: string, seq: number, readAt: string): ConversationView {
+  const current = c.reads.find((r) => r.userId === userId);
+  if (current && current.lastReadSeq >= seq) return c;
+  const pointer = { userId, lastReadSeq: seq, lastReadAt: readAt };
+  return { ...c, reads: current ? c.reads.map((r) => (r.userId === userId ? pointer : r)) : [...c.reads, pointer] };
 }
 
 export function asChatError(err: unknown): ChatError {

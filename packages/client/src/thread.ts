@@ -249,6 +249,6 @@ function mergeReads(current: Record<string, number>, incoming: Record<string, nu
 }
 
 /** The participants' read pointers as the conversation carries them. */
-function readsOf(_conversation: ConversationView): Record<string, number> {
-  return {};
+function readsOf(conversation: ConversationView): Record<string, number> {
+  return Object.fromEntries(conversation.reads.map((r) => [r.userId, r.lastReadSeq]));
 }
