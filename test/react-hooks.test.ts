@@ -18,6 +18,9 @@ import { createTestDatabase } from "./support/database.js";
 import { uniqueName } from "./support/env.js";
 import { serviceToken, token } from "./support/tokens.js";
 
+// The root tsconfig has no DOM library; jsdom provides the page.
+declare const window: { location: { origin: string } };
+
 let env: TestEnv | undefined;
 let node: NodeProcess | undefined;
 const clients: ChatClient[] = [];
