@@ -36,6 +36,8 @@ export interface ChatClientOptions {
   typingIdleMs?: number;
   /** Keeps unsent text messages across reloads (e.g. `window.localStorage`). */
   storage?: OutboxStorage;
+  /** Messages per page in threads (default 50, at most 100). */
+  messagePageSize?: number;
 }
 
 export interface SendInput {
@@ -345,7 +347,7 @@ export class ChatClient {
   thread(conversationId: string): Thread {
     let thread = this.threads.get(conversationId);
     if (!thread) {
-      thread = new Thread(this, conversationId);
+      thread = new Thread(this, conversationId, this.options.messagePageSize);
       this.threads.set(conversationId, thread);
     }
     return thread;

@@ -39,6 +39,7 @@ export class Thread extends LiveView<ThreadState> {
   constructor(
     chat: ChatClient,
     readonly conversationId: string,
+    private readonly pageSize = PAGE_SIZE,
   ) {
     super(chat, {
       conversationId,
@@ -60,7 +61,7 @@ export class Thread extends LiveView<ThreadState> {
     try {
       const [conversation, page] = await Promise.all([
         this.chat.api.getConversation(this.conversationId),
-        this.chat.api.listMessages(this.conversationId, { limit: PAGE_SIZE }),
+        this.chat.api.listMessages(this.conversationId, { limit: this.pageSize }),
       ]);
       this.update((s) => {
         const messages = merge(s.messages, page.items);
@@ -89,7 +90,7 @@ export class Thread extends LiveView<ThreadState> {
     if (!state.hasOlder || state.loadingOlder || oldest === undefined) return;
     this.update((s) => ({ ...s, loadingOlder: true }));
     try {
-      const page = await this.chat.api.listMessages(this.conversationId, { before: oldest, limit: PAGE_SIZE });
+      const page = await this.chat.api.listMessages(this.conversationId, { before: oldest, limit: this.pageSize });
       this.update((s) => ({ ...s, messages: merge(s.messages, page.items), hasOlder: page.nextBefore !== null, loadingOlder: false }));
     } catch (err) {
       this.update((s) => ({ ...s, loadingOlder: false, error: asChatError(err) }));
