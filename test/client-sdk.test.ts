@@ -15,7 +15,7 @@ const clients: ChatClient[] = [];
 
 beforeAll(async () => {
   env = await createTestEnv();
-  nodes = await Promise.all([startNode(env, "sdk-1"), startNode(env, "sdk-2")]);
+  nodes = await Promise.all([startNode(env, "sdk-1", {}, { startTimeoutMs: 55_000 }), startNode(env, "sdk-2", {}, { startTimeoutMs: 55_000 })]);
   nginx = await startNginx([nodes[0]!.port, nodes[1]!.port]);
 });
 afterAll(async () => {
