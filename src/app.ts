@@ -2,6 +2,7 @@
 // listens (main.ts does), so tests drive HTTP through inject() and sockets on an ephemeral port.
 // This is the composition root: it builds the stores (cluster/, db/, media/), the rules (chat/) on
 // top of them, then the transports (http/, realtime/), and stops them in reverse order.
+import { readFileSync } from "node:fs";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Config } from "./config/config.js";
 import { ConfigError } from "./config/config.js";
@@ -47,6 +48,7 @@ import { MediaPipeline } from "./media/upload-batch.js";
 import { WebhookWorker } from "./webhooks/webhook-worker.js";
 import { registerErrorHandling, registerJsonParser } from "./http/error-handler.js";
 import { registerCors } from "./http/cors.js";
+import { registerApiDocs } from "./http/docs/api-docs.js";
 import { clientErrorHandler } from "./http/client-errors.js";
 import { registerRequestIds, requestIdOf } from "./http/request-id.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
@@ -71,6 +73,8 @@ import { messageHandlers } from "./realtime/handlers/message-handlers.js";
 import { announcePresence, presenceHandlers } from "./realtime/handlers/presence-handlers.js";
 import { typingHandlers } from "./realtime/handlers/typing-handlers.js";
 
+// dist/app.js and src/app.ts both sit one level below the package root.
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 const SOCKET_MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 const ATTACHMENT_URL_TTL_SECONDS = 15 * 60;
 // Signed URLs stay the same for 5 minutes, so browsers can cache attachments by URL.
@@ -258,6 +262,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.decorate("chat", { config, db, redis, bus, io, metrics, conversations, messages, users });
 
   // ---- HTTP ---------------------------------------------------------------------------------
+  // First: it collects every route registered after it into /openapi.json.
+  await registerApiDocs(app, { version: PACKAGE_VERSION });
   registerRequestIds(app);
   await registerCors(app, config.CORS_ORIGINS);
   registerSecurityHeaders(app);

@@ -44,7 +44,7 @@ export interface PresenceServiceDeps {
   onSweepHealth?: (ok: boolean, err?: unknown) => void;
 }
 
-const presenceQuery = z.object({
+export const presenceQuery = z.object({
   userIds: z.array(externalId).min(1, "at least one id is required").max(MAX_PRESENCE_IDS, `at most ${MAX_PRESENCE_IDS} ids`),
 });
 

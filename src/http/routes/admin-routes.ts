@@ -7,6 +7,8 @@
 import type { FastifyInstance } from "fastify";
 import type { BroadcastService } from "../../chat/broadcast-service.js";
 import type { ModerationService } from "../../chat/moderation-service.js";
+import { adminReportsQuery, broadcastInput, broadcastsQuery, idParam, uuidParam } from "../../chat/schemas.js";
+import { broadcastShape, noContent, page, reportShape } from "../docs/response-schemas.js";
 import { caller, type Guards } from "../authenticate.js";
 
 type Id = { Params: { id: string } };
@@ -19,25 +21,25 @@ export function adminRoutes(
   const admin = { preHandler: guards.admin };
   const adminOrService = { preHandler: guards.adminOrService };
 
-  app.get("/api/admin/reports", admin, async (request) => moderation.listReports(request.query));
+  app.get("/api/admin/reports", { ...admin, schema: { querystring: adminReportsQuery, response: { 200: page(reportShape) } } }, async (request) => moderation.listReports(request.query));
 
-  app.post<Id>("/api/admin/reports/:id/resolve", admin, async (request) =>
+  app.post<Id>("/api/admin/reports/:id/resolve", { ...admin, schema: { params: uuidParam, response: { 200: reportShape } } }, async (request) =>
     moderation.resolveReport(caller(request), request.params.id),
   );
 
-  app.post<Id>("/api/admin/users/:id/ban", adminOrService, async (request, reply) => {
+  app.post<Id>("/api/admin/users/:id/ban", { ...adminOrService, schema: { params: idParam, response: { 204: noContent } } }, async (request, reply) => {
     await moderation.ban(caller(request), request.params.id);
     return reply.status(204).send();
   });
 
-  app.post<Id>("/api/admin/users/:id/unban", adminOrService, async (request, reply) => {
+  app.post<Id>("/api/admin/users/:id/unban", { ...adminOrService, schema: { params: idParam, response: { 204: noContent } } }, async (request, reply) => {
     await moderation.unban(caller(request), request.params.id);
     return reply.status(204).send();
   });
 
-  app.post("/api/admin/broadcast", adminOrService, async (request, reply) =>
+  app.post("/api/admin/broadcast", { ...adminOrService, schema: { body: broadcastInput, response: { 201: broadcastShape } } }, async (request, reply) =>
     reply.status(201).send(await broadcasts.create(caller(request), request.body)),
   );
 
-  app.get("/api/broadcasts", { preHandler: guards.user }, async (request) => broadcasts.list(request.query));
+  app.get("/api/broadcasts", { preHandler: guards.user, schema: { querystring: broadcastsQuery, response: { 200: page(broadcastShape) } } }, async (request) => broadcasts.list(request.query));
 }

@@ -9,10 +9,24 @@ import { contentDisposition } from "../../media/safe-file-name.js";
 import type { UrlSigner } from "../../media/url-signer.js";
 import { caller, type Guards } from "../authenticate.js";
 import { pathUuid } from "../params.js";
+import { uuidParam } from "../../chat/schemas.js";
+import { z } from "zod";
 
 // The bytes under an id never change, but access can end (unsend): browsers keep a private copy
 // for an hour at most and revalidate with the ETag after that.
 const CACHE_MAX_AGE_SECONDS = 3600;
+
+const bytes = { content: { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } } };
+const downloadDocs = {
+  description: "The stored bytes: with the URL's signature (expires, sig), or the bearer token of a participant",
+  params: uuidParam,
+  querystring: z.object({ expires: z.string().optional(), sig: z.string().optional() }),
+  response: {
+    200: { description: "The bytes (Content-Type as stored)", ...bytes },
+    206: { description: "A byte range", ...bytes },
+    304: { description: "Not modified (If-None-Match)", type: "null" },
+  },
+};
 
 type Download = { Params: { id: string }; Querystring: Record<string, unknown> };
 
@@ -79,7 +93,7 @@ export function attachmentRoutes(
     ["/api/attachments/:id/thumbnail", "thumbnail"],
   ] as const) {
     // HEAD is declared with GET so it answers from the same checks without opening a stream.
-    app.route<Download>({ method: ["GET", "HEAD"], url, handler: serve(variant) });
+    app.route<Download>({ method: ["GET", "HEAD"], url, schema: downloadDocs, handler: serve(variant) });
   }
 }
 

@@ -4,6 +4,8 @@ import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { AppError } from "../../errors/errors.js";
 import { bearerToken } from "../../auth/token-verifier.js";
+import { z } from "zod";
+import { errorShape } from "../docs/response-schemas.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -16,9 +18,10 @@ export function opsRoutes(
   app: FastifyInstance,
   deps: { checks: ReadinessCheck[]; registry: Registry; metricsToken: string | undefined },
 ): void {
-  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/healthz", { schema: { security: [], response: { 200: z.object({ status: z.literal("ok") }) } } }, async () => ({ status: "ok" }));
 
-  app.get("/readyz", async () => {
+  const ready = z.object({ status: z.literal("ready"), checks: z.record(z.string(), z.literal("ok")) });
+  app.get("/readyz", { schema: { security: [], response: { 200: ready, 503: errorShape } } }, async () => {
     const results = await Promise.all(
       deps.checks.map(async ({ name, check }) => {
         try {
@@ -34,7 +37,8 @@ export function opsRoutes(
     return { status: "ready", checks: Object.fromEntries(results.map((r) => [r.name, "ok"])) };
   });
 
-  app.get("/metrics", async (request, reply) => {
+  const metrics = { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } };
+  app.get("/metrics", { schema: { description: "Needs `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is set", response: { 200: metrics } } }, async (request, reply) => {
     if (deps.metricsToken && !sameSecret(bearerToken(request.headers.authorization), deps.metricsToken)) {
       throw new AppError("unauthorized");
     }

@@ -8,10 +8,19 @@ import { MAX_ATTACHMENTS } from "../../chat/schemas.js";
 import { AppError, invalid } from "../../errors/errors.js";
 import type { UploadPart } from "../../media/upload-batch.js";
 import { caller, type Guards } from "../authenticate.js";
+import { attachmentShape } from "../docs/response-schemas.js";
+import { z } from "zod";
 
 export const UPLOAD_FIELD = "file";
 // Multipart framing around the files: boundaries and part headers, a few hundred bytes a part.
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+const uploadDocs = {
+  description: `multipart/form-data with up to ${MAX_ATTACHMENTS} files in the field "${UPLOAD_FIELD}"`,
+  consumes: ["multipart/form-data"],
+  body: z.object({ [UPLOAD_FIELD]: z.array(z.string().meta({ contentMediaType: "application/octet-stream" })).max(MAX_ATTACHMENTS) }),
+  response: { 201: z.object({ attachments: z.array(attachmentShape) }) },
+};
 
 export interface UploadRouteDeps {
   guards: Guards;
@@ -52,7 +61,7 @@ export function uploadRoutes(app: FastifyInstance, deps: UploadRouteDeps): void 
 
     scope.post(
       "/api/uploads",
-      { onRequest: [deps.guards.user, rejectOversized], onSend: closeIfUnread },
+      { onRequest: [deps.guards.user, rejectOversized], onSend: closeIfUnread, schema: uploadDocs },
       async (request, reply) => {
         if (!request.isMultipart()) {
           throw new AppError("unsupported_media_type", `Send multipart/form-data with the files in the field "${UPLOAD_FIELD}"`);

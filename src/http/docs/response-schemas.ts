@@ -1,0 +1,163 @@
+// The public shapes as zod schemas, for the OpenAPI document only: responses are serialized as the
+// handlers return them (JSON.stringify), never filtered through these. Each schema is checked at
+// compile time against the TypeScript shape it documents (src/contract/shapes.ts and the
+// services' views), so a field added to a shape fails the type check until it is documented here.
+import { z } from "zod";
+import type { ConversationView, ListingView, MessageView, AttachmentView, UserView } from "../../contract/shapes.js";
+import type { BroadcastPayload, ErrorCode, MessageDeletedPayload, MessageReadPayload } from "../../contract/socket-events.js";
+import type { BlockView, ReportReceipt, ReportView } from "../../chat/moderation-service.js";
+import type { PresenceView } from "../../chat/presence-service.js";
+import type { SearchResult } from "../../chat/search-service.js";
+import { ERRORS } from "../../errors/errors.js";
+
+/** Named schemas: they become `#/components/schemas/<id>` in the document. */
+export const shapeRegistry = z.registry<{ id: string; description?: string }>();
+const named = <S extends z.ZodType>(id: string, schema: S, description?: string): S => {
+  shapeRegistry.add(schema, description === undefined ? { id } : { id, description });
+  return schema;
+};
+
+const timestamp = z.string().describe("ISO 8601");
+
+export const userShape = named(
+  "User",
+  z.object({ id: z.string(), name: z.string().nullable(), avatarUrl: z.string().nullable() }),
+);
+export const listingShape = named(
+  "Listing",
+  z.object({
+    id: z.string(),
+    title: z.string(),
+    imageUrl: z.string().nullable(),
+    priceCents: z.number().int().nullable(),
+    currency: z.string().nullable(),
+    status: z.enum(["active", "reserved", "sold", "deleted"]),
+  }),
+);
+export const attachmentShape = named(
+  "Attachment",
+  z.object({
+    id: z.string(),
+    kind: z.enum(["image", "file"]),
+    mimeType: z.string(),
+    name: z.string(),
+    size: z.number().int(),
+    width: z.number().int().optional(),
+    height: z.number().int().optional(),
+    url: z.string().describe("a path on the service with a short-lived signature"),
+    thumbnailUrl: z.string().optional(),
+  }),
+);
+export const messageShape = named(
+  "Message",
+  z.object({
+    id: z.string(),
+    conversationId: z.string(),
+    seq: z.number().int(),
+    senderId: z.string(),
+    clientId: z.string(),
+    type: z.enum(["text", "image", "file", "mixed", "system"]),
+    content: z.string().nullable(),
+    attachments: z.array(attachmentShape),
+    replyToId: z.string().nullable(),
+    createdAt: timestamp,
+    editedAt: timestamp.nullable(),
+    deletedAt: timestamp.nullable(),
+  }),
+);
+export const conversationShape = named(
+  "Conversation",
+  z.object({
+    id: z.string(),
+    listing: listingShape,
+    buyer: userShape,
+    seller: userShape,
+    lastMessage: messageShape.nullable(),
+    lastSeq: z.number().int(),
+    unreadCount: z.number().int(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  }),
+);
+
+const codes = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
+export const errorShape = named(
+  "Error",
+  z.object({
+    error: z.object({
+      code: z.enum(codes),
+      message: z.string(),
+      requestId: z.string().optional().describe("the request's X-Request-Id"),
+      retryAfterMs: z.number().int().optional(),
+    }),
+  }),
+  "Every HTTP error: the code says what happened (API.md, Errors)",
+);
+
+export const page = <S extends z.ZodType>(item: S) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+export const conversationPage = named("ConversationPage", page(conversationShape));
+export const messagePage = named(
+  "MessagePage",
+  z.object({ items: z.array(messageShape), nextBefore: z.number().int().nullable() }),
+);
+export const unreadShape = named(
+  "Unread",
+  z.object({ total: z.number().int(), conversations: z.array(z.object({ conversationId: z.string(), unreadCount: z.number().int() })) }),
+);
+export const presenceShape = named(
+  "Presence",
+  z.object({ userId: z.string(), online: z.boolean(), lastSeenAt: timestamp.nullable() }),
+);
+export const searchResultShape = named("SearchResult", z.object({ message: messageShape, highlight: z.string().describe("HTML: escaped text with <mark> around matches") }));
+export const blockShape = named("Block", z.object({ user: userShape, createdAt: timestamp }));
+export const reportReceiptShape = named(
+  "ReportReceipt",
+  z.object({ id: z.string(), status: z.literal("open"), reason: z.string(), createdAt: timestamp }),
+);
+export const reportShape = named(
+  "Report",
+  z.object({
+    id: z.string(),
+    status: z.enum(["open", "resolved"]),
+    reason: z.string(),
+    note: z.string().nullable(),
+    reporterId: z.string(),
+    userId: z.string().nullable(),
+    messageId: z.string().nullable(),
+    conversationId: z.string().nullable(),
+    message: messageShape.nullable(),
+    createdAt: timestamp,
+    resolvedAt: timestamp.nullable(),
+    resolvedById: z.string().nullable(),
+  }),
+);
+export const broadcastShape = named("Broadcast", z.object({ id: z.string(), content: z.string(), createdAt: timestamp }));
+export const messageDeletedShape = named(
+  "MessageDeleted",
+  z.object({ id: z.string(), conversationId: z.string(), seq: z.number().int() }),
+);
+export const messageReadShape = named(
+  "MessageRead",
+  z.object({ conversationId: z.string(), userId: z.string(), seq: z.number().int(), readAt: timestamp }),
+);
+
+/** A response without a body (204). */
+export const noContent = z.null().describe("No content");
+
+// ---- Compile-time checks: each schema describes exactly its TypeScript shape ------------------
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Documented<S extends z.ZodType, T> = Same<z.output<S>, T>;
+const exact = <_ extends true>() => undefined;
+exact<Documented<typeof userShape, UserView>>();
+exact<Documented<typeof listingShape, ListingView>>();
+exact<Documented<typeof attachmentShape, AttachmentView>>();
+exact<Documented<typeof messageShape, MessageView>>();
+exact<Documented<typeof conversationShape, ConversationView>>();
+exact<Documented<typeof presenceShape, PresenceView>>();
+exact<Documented<typeof searchResultShape, SearchResult>>();
+exact<Documented<typeof blockShape, BlockView>>();
+exact<Documented<typeof reportReceiptShape, ReportReceipt>>();
+exact<Documented<typeof reportShape, ReportView>>();
+exact<Documented<typeof broadcastShape, BroadcastPayload>>();
+exact<Documented<typeof messageDeletedShape, MessageDeletedPayload>>();
+exact<Documented<typeof messageReadShape, MessageReadPayload>>();
