@@ -48,6 +48,16 @@ export const attachmentShape = named(
     thumbnailUrl: z.string().optional(),
   }),
 );
+export const reactionShape = named(
+  "Reaction",
+  z.object({ emoji: z.string(), count: z.number().int(), userIds: z.array(z.string()) }),
+  "One emoji on a message: how many reacted with it and who, first reactor first",
+);
+export const readPointerShape = named(
+  "ReadPointer",
+  z.object({ userId: z.string(), lastReadSeq: z.number().int(), lastReadAt: timestamp.nullable() }),
+  "A participant's read pointer: everything up to lastReadSeq is read",
+);
 export const messageShape = named(
   "Message",
   z.object({
@@ -63,18 +73,21 @@ export const messageShape = named(
     createdAt: timestamp,
     editedAt: timestamp.nullable(),
     deletedAt: timestamp.nullable(),
+    reactions: z.array(reactionShape).describe("distinct emoji in the order first used (at most 20)"),
   }),
 );
 export const conversationShape = named(
   "Conversation",
   z.object({
     id: z.string(),
-    listing: listingShape,
+    kind: z.enum(["listing", "support"]),
+    listing: listingShape.nullable().describe("null for support conversations"),
     buyer: userShape,
     seller: userShape,
     lastMessage: messageShape.nullable(),
     lastSeq: z.number().int(),
     unreadCount: z.number().int(),
+    reads: z.array(readPointerShape).describe("both participants' read pointers, buyer first"),
     createdAt: timestamp,
     updatedAt: timestamp,
   }),
