@@ -74,6 +74,7 @@ export const messageShape = named(
     editedAt: timestamp.nullable(),
     deletedAt: timestamp.nullable(),
     reactions: z.array(reactionShape).describe("distinct emoji in the order first used (at most 20)"),
+    flags: z.array(z.string()).describe('moderation flags: "contact_info", "moderation"; empty for most messages'),
   }),
 );
 export const conversationShape = named(
