@@ -19,9 +19,19 @@ const named = <S extends z.ZodType>(id: string, schema: S, description?: string)
 
 const timestamp = z.string().describe("ISO 8601");
 
+const listingStatus = z.enum(["active", "reserved", "sold", "deleted"]);
+
 export const userShape = named(
   "User",
-  z.object({ id: z.string(), name: z.string().nullable(), avatarUrl: z.string().nullable() }),
+  z.object({
+    id: z.string(),
+    name: z.string().nullable(),
+    avatarUrl: z.string().nullable(),
+    responseTimeSeconds: z
+      .number()
+      .nullable()
+      .describe("sellers: median seconds to the first reply to a buyer's message over 30 days; null when unknown"),
+  }),
 );
 export const listingShape = named(
   "Listing",
@@ -31,7 +41,7 @@ export const listingShape = named(
     imageUrl: z.string().nullable(),
     priceCents: z.number().int().nullable(),
     currency: z.string().nullable(),
-    status: z.enum(["active", "reserved", "sold", "deleted"]),
+    status: listingStatus,
   }),
 );
 export const attachmentShape = named(
@@ -58,15 +68,37 @@ export const readPointerShape = named(
   z.object({ userId: z.string(), lastReadSeq: z.number().int(), lastReadAt: timestamp.nullable() }),
   "A participant's read pointer: everything up to lastReadSeq is read",
 );
+export const offerShape = named(
+  "Offer",
+  z.object({
+    id: z.string(),
+    amountCents: z.number().int(),
+    currency: z.string(),
+    status: z.enum(["pending", "accepted", "declined", "withdrawn", "countered", "expired"]),
+    byUserId: z.string(),
+    respondsToOfferId: z.string().nullable(),
+    expiresAt: timestamp,
+  }),
+);
+export const systemEventShape = named(
+  "SystemEvent",
+  z.discriminatedUnion("event", [
+    z.object({
+      event: z.literal("listing.price_changed"),
+      data: z.object({ fromCents: z.number().int().nullable(), toCents: z.number().int(), currency: z.string().nullable() }),
+    }),
+    z.object({ event: z.literal("listing.status_changed"), data: z.object({ from: listingStatus, to: listingStatus }) }),
+  ]),
+);
 export const messageShape = named(
   "Message",
   z.object({
     id: z.string(),
     conversationId: z.string(),
     seq: z.number().int(),
-    senderId: z.string(),
+    senderId: z.string().nullable().describe("null for system messages"),
     clientId: z.string(),
-    type: z.enum(["text", "image", "file", "mixed", "system"]),
+    type: z.enum(["text", "image", "file", "mixed", "system", "offer"]),
     content: z.string().nullable(),
     attachments: z.array(attachmentShape),
     replyToId: z.string().nullable(),
@@ -74,6 +106,8 @@ export const messageShape = named(
     editedAt: timestamp.nullable(),
     deletedAt: timestamp.nullable(),
     reactions: z.array(reactionShape).describe("distinct emoji in the order first used (at most 20)"),
+    offer: offerShape.optional().describe('type "offer" only'),
+    system: systemEventShape.optional().describe('type "system" only'),
     flags: z.array(z.string()).describe('moderation flags: "contact_info", "moderation"; empty for most messages'),
   }),
 );
