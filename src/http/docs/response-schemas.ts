@@ -3,11 +3,21 @@
 // compile time against the TypeScript shape it documents (src/contract/shapes.ts and the
 // services' views), so a field added to a shape fails the type check until it is documented here.
 import { z } from "zod";
-import type { ConversationView, ListingView, MessageView, AttachmentView, UserView } from "../../contract/shapes.js";
+import type {
+  AttachmentView,
+  BlockView,
+  ConversationView,
+  ListingView,
+  MessagePage,
+  MessageView,
+  PresenceView,
+  ReportReceipt,
+  ReportView,
+  SearchResult,
+  UnreadSummary,
+  UserView,
+} from "../../contract/shapes.js";
 import type { BroadcastPayload, ErrorCode, MessageDeletedPayload, MessageReadPayload } from "../../contract/socket-events.js";
-import type { BlockView, ReportReceipt, ReportView } from "../../chat/moderation-service.js";
-import type { PresenceView } from "../../chat/presence-service.js";
-import type { SearchResult } from "../../chat/search-service.js";
 import { ERRORS } from "../../errors/errors.js";
 
 /** Named schemas: they become `#/components/schemas/<id>` in the document. */
@@ -202,6 +212,8 @@ exact<Documented<typeof attachmentShape, AttachmentView>>();
 exact<Documented<typeof messageShape, MessageView>>();
 exact<Documented<typeof conversationShape, ConversationView>>();
 exact<Documented<typeof presenceShape, PresenceView>>();
+exact<Documented<typeof messagePage, MessagePage>>();
+exact<Documented<typeof unreadShape, UnreadSummary>>();
 exact<Documented<typeof searchResultShape, SearchResult>>();
 exact<Documented<typeof blockShape, BlockView>>();
 exact<Documented<typeof reportReceiptShape, ReportReceipt>>();
