@@ -1,4 +1,9 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
+
+/** Where the redis-cluster project's global setup leaves its cluster's nodes for the test files. */
+const REDIS_CLUSTER_FILE = join(tmpdir(), `marketchat-redis-cluster-${process.pid}.txt`);
 
 export default defineConfig({
   test: {
@@ -26,6 +31,26 @@ export default defineConfig({
           include: ["test/conversations.test.ts", "test/messages.test.ts"],
           globalSetup: ["test/support/embedded-global-setup.ts"],
           env: { TEST_MODE: "embedded" },
+        },
+      },
+      // The suites that touch Redis again, on a private 3-master Redis Cluster
+      // (REDIS_CLUSTER_NODES): the bus's sharded channels, presence's scripts, rate limits.
+      {
+        extends: true,
+        test: {
+          name: "redis-cluster",
+          include: [
+            "test/event-bus.test.ts",
+            "test/hot-path.test.ts",
+            "test/messages.test.ts",
+            "test/cluster-messaging.test.ts",
+            "test/typing-notifications.test.ts",
+            "test/presence-store.test.ts",
+            "test/presence-cluster.test.ts",
+            "test/rate-limits.test.ts",
+          ],
+          globalSetup: ["test/support/redis-cluster-setup.ts"],
+          env: { TEST_REDIS_CLUSTER_FILE: REDIS_CLUSTER_FILE },
         },
       },
     ],

@@ -37,6 +37,7 @@ import { Presenter } from "./chat/presenter.js";
 import { createClusterBackends } from "./cluster/backends.js";
 import type { RedisConnections } from "./cluster/redis.js";
 import type { EventBus } from "./cluster/event-bus.js";
+import { audienceOf, type ChatEvent } from "./chat/events.js";
 import { localRateCheck } from "./cluster/local-rate-limiter.js";
 import { createUrlSigner } from "./media/url-signer.js";
 import { ContentSniffer } from "./media/content-sniffer.js";
@@ -70,7 +71,8 @@ import { deliver, type ChatServer } from "./realtime/delivery.js";
 import { TypingRelay } from "./realtime/typing-relay.js";
 import { conversationHandlers } from "./realtime/handlers/conversation-handlers.js";
 import { messageHandlers } from "./realtime/handlers/message-handlers.js";
-import { announcePresence, presenceHandlers } from "./realtime/handlers/presence-handlers.js";
+import { presenceHandlers } from "./realtime/handlers/presence-handlers.js";
+import { SocketChannels } from "./realtime/socket-channels.js";
 import { typingHandlers } from "./realtime/handlers/typing-handlers.js";
 
 // dist/app.js and src/app.ts both sit one level below the package root.
@@ -84,7 +86,7 @@ export interface ChatContext {
   config: Config;
   db: Database;
   redis: RedisConnections | null;
-  bus: EventBus;
+  bus: EventBus<ChatEvent>;
   io: ChatServer;
   metrics: Metrics;
   conversations: ConversationService;
@@ -153,9 +155,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     applicationName: `marketchat:${config.NODE_ID}`,
     onIdleError: (err) => log.warn({ err }, "idle database connection failed"),
   });
-  const cluster = createClusterBackends(config, log);
+  let busMessages = 0;
+  const cluster = createClusterBackends<ChatEvent>(config, log, { onBusMessage: () => void busMessages++ });
   const { redis, bus } = cluster;
-  const metrics = createMetrics(config.NODE_ID, () => db.statementCount(), () => redis?.commandCounts() ?? {});
+  const metrics = createMetrics(config.NODE_ID, () => db.statementCount(), () => redis?.commandCounts() ?? {}, () => busMessages);
 
   // ---- Rules --------------------------------------------------------------------------------
   // One signer: the presenter signs attachment URLs with it, the download route verifies them.
@@ -163,7 +166,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     stepSeconds: ATTACHMENT_URL_STEP_SECONDS,
   });
   const presenter = new Presenter(signer);
-  const publish = (event: Parameters<EventBus["publish"]>[0]) => bus.publish(event);
+  const publish = (event: ChatEvent) => bus.publish(event, audienceOf(event));
   const conversationRepo = new ConversationRepository(db.pool);
   const participants = new ParticipantRepository(db.pool);
   const canSee = (userId: string, conversationId: string) => participants.canSee(userId, conversationId);
@@ -185,7 +188,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     ...(config.WEBHOOK_URL ? { unreadWebhookDelayMs: config.WEBHOOK_DELAY_MS } : {}),
   });
   const typing = new TypingService({
-    canSee: (userId, conversationId) => participants.canTalk(userId, conversationId),
+    canTalk: (userId, conversationId) => participants.canTalk(userId, conversationId),
     publish,
     onBackgroundError: (err, what) => log.warn({ err }, `${what} failed`),
   });
@@ -226,10 +229,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const search = new SearchService({ repository: new SearchRepository(db.pool), presenter, canSee });
 
   // ---- Realtime -----------------------------------------------------------------------------
+  const channels = new SocketChannels(bus);
   const io = createSocketServer(app.server, {
     corsOrigins: config.CORS_ORIGINS,
     maxPayloadBytes: SOCKET_MAX_PAYLOAD_BYTES,
-    ...(cluster.adapter ? { adapter: cluster.adapter } : {}),
+    channels,
     verify,
     users,
     log,
@@ -238,7 +242,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     store: cluster.presenceStore,
     repository: new PresenceRepository(db.pool),
     graceMs: config.PRESENCE_GRACE_MS,
-    announce: announcePresence(io),
+    announce: (change) =>
+      void publish({ type: "presence.changed", ...change }).catch((err) => logFailure(err, "publish presence.changed")),
     onBackgroundError: logFailure,
     onSweepHealth: (ok, err) => (ok ? log.info("presence sweep recovered") : log.error({ err }, "presence sweep failing")),
   });
@@ -251,10 +256,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     typingHandlers(socket, { typing, timeoutMs: config.TYPING_TIMEOUT_MS, log });
     messageHandlers(socket, { messages, log });
   });
-  bus.subscribe((event) => {
+  bus.subscribe((event, target) => {
     presence.onChatEvent(event);
-    typingRelay.onEvent(event);
-    deliver(io, event, (userId) => users.forget(userId));
+    typingRelay.onEvent(event, target);
+    deliver(io, channels, event, target, (userId) => users.forget(userId));
     // user.banned is handled by deliver() (it also disconnects); an unban only drops the cache.
     if (event.type === "user.unbanned") users.forget(event.userId);
   });
@@ -285,6 +290,15 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   });
   const checks: ReadinessCheck[] = [{ name: "database", check: () => db.ping() }];
   if (cluster.ping) checks.push({ name: "redis", check: cluster.ping });
+  // Not ready while this node would miss events: its subscriber connections down or their
+  // subscriptions not all restored after a reconnect.
+  checks.push({
+    name: "event subscriptions",
+    check: async () => {
+      const health = bus.health();
+      if (!health.ok) throw new Error(health.reason);
+    },
+  });
   opsRoutes(app, { checks, registry: metrics.registry, metricsToken: config.METRICS_TOKEN });
   internalRoutes(app, { guards, marketplace });
   conversationRoutes(app, { guards, conversations, messages });

@@ -3,6 +3,8 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import { REDIS_CLUSTER_NODES } from "./support/env.js";
 import { auth, connectSocket, emitAck, makeConversation, pushListing, pushUser, useTestApp } from "./support/app.js";
 import { token } from "./support/tokens.js";
 
@@ -24,8 +26,24 @@ function counters() {
   return {
     statements: app.chat.db.statementCount(),
     redis: all.reduce((n, [, count]) => n + count, 0),
-    publish: all.filter(([name]) => name === "publish").reduce((n, [, count]) => n + count, 0),
+    publish: all.filter(([name]) => name === "spublish").reduce((n, [, count]) => n + count, 0),
   };
+}
+
+/**
+ * Writes on the bus's publisher socket (one Redis; a cluster writes once per shard): the copies of
+ * one event must leave together, so they cost one round trip whatever their number.
+ */
+function countPublisherWrites(): () => number {
+  const publisher = app.chat.redis!.publisher as Redis;
+  const stream = publisher.stream;
+  const write = stream.write.bind(stream);
+  let writes = 0;
+  stream.write = ((...args: Parameters<typeof stream.write>) => {
+    writes++;
+    return write(...args);
+  }) as typeof stream.write;
+  return () => writes;
 }
 
 /** Sends release their lock after answering: wait until every pooled connection is back. */
@@ -35,7 +53,7 @@ async function poolIdle() {
 }
 
 describe("per-message budget", () => {
-  it("a sent message costs 2 SQL statements (the locked check-and-write, the unlock) and 1 Redis PUBLISH", async () => {
+  it("a sent message costs 2 SQL statements (the locked check-and-write, the unlock) and 2 Redis SPUBLISH (one per participant's channel, one round trip)", async () => {
     const c = await makeConversation(app);
     const buyer = await connectSocket(url, c.buyerToken);
     const seller = await connectSocket(url, c.sellerToken);
@@ -44,6 +62,7 @@ describe("per-message budget", () => {
       await emitAck(buyer, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: "warm-up" });
       await emitAck(seller, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: "warm-up" });
       await poolIdle();
+      const writes = REDIS_CLUSTER_NODES ? null : countPublisherWrites();
       const before = counters();
       const n = 20;
       for (let i = 0; i < n; i++) {
@@ -54,8 +73,9 @@ describe("per-message budget", () => {
       // The unlock runs after the ack: wait for the last one.
       await expect.poll(() => counters().statements - before.statements).toBe(2 * n);
       const after = counters();
-      expect((after.publish - before.publish) / n).toBe(1);
-      expect((after.redis - before.redis) / n).toBe(1);
+      expect((after.publish - before.publish) / n).toBe(2);
+      expect((after.redis - before.redis) / n).toBe(2);
+      if (writes) expect(writes()).toBe(n);
     } finally {
       buyer.close();
       seller.close();

@@ -1,22 +1,21 @@
 // One suite for every presence backend (the socket.io adapters' testSuite(createAdapter) idea),
 // run against the in-memory store and against real Redis; then what only several nodes can show:
 // a node that stops proving itself alive loses its users, a node taken for dead gets them back.
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalPresenceStore } from "../src/cluster/local-presence-store.js";
 import type { PresenceStore, WentOffline } from "../src/cluster/presence-store.js";
 import { RedisPresenceStore } from "../src/cluster/redis-presence-store.js";
-import { REDIS_URL, uniqueName } from "./support/env.js";
+import type { RedisClient } from "../src/cluster/redis.js";
+import { deleteTestKeys, testRedis, uniqueName } from "./support/env.js";
 
-let redis: Redis;
+let redis: RedisClient;
 const prefix = uniqueName("mctest");
 
 beforeAll(() => {
-  redis = new Redis(REDIS_URL);
+  redis = testRedis();
 });
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteTestKeys(redis, `${prefix}:*`);
   await redis.quit();
 });
 

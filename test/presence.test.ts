@@ -265,12 +265,14 @@ describe("cost of a connect and a disconnect (Redis backend)", () => {
     return { sql, commands };
   }
 
-  it("first socket: 1 script + 1 publish, no SQL once the contacts are cached; more sockets: nothing; last socket: 1 script + 1 publish", async () => {
+  it("first socket: 1 SSUBSCRIBE, 1 script, 1 SPUBLISH per contact and 1 statement; more sockets: nothing; last socket: 1 SUNSUBSCRIBE, 1 script, 1 SPUBLISH per contact", async () => {
     const c = await makeConversation(app);
     await app.inject({ method: "POST", url: `/api/conversations/${c.conversationId}/messages`, headers: auth(c.buyerToken), payload: { clientId: randomUUID(), content: "hi" } });
     const seller = await connectSocket(url, c.sellerToken);
-    // The seller's own announcement (to the buyer's room) must be out of the way first.
-    await expect.poll(() => seen.some((args) => args[0] === "publish" && args[1]!.includes(`u:${c.buyer}#`))).toBe(true);
+    // The seller's own announcement (on the buyer's channel) must be out of the way first.
+    await expect
+      .poll(() => seen.some((args) => args[0] === "spublish" && args[1] === `${env.redisPrefix}:u:${c.buyer}` && args[2]!.includes("presence.changed")))
+      .toBe(true);
     let buyer!: ClientSocket;
     let second!: ClientSocket;
     try {
@@ -279,8 +281,9 @@ describe("cost of a connect and a disconnect (Redis backend)", () => {
         buyer = await connectSocket(url, c.buyerToken);
         await online;
       });
-      // The first announcement loads the buyer's contact list: one statement, then cached.
-      expect(cold).toEqual({ sql: 1, commands: ["script", "publish"] });
+      // The handshake subscribes to the buyer's channel; the announcement loads the buyer's
+      // contact list (one statement) and publishes on each contact's channel (the seller's).
+      expect(cold).toEqual({ sql: 1, commands: ["ssubscribe", "script", "spublish"] });
 
       const more = await cost(c.buyer, async () => {
         second = await connectSocket(url, c.buyerToken);
@@ -293,15 +296,18 @@ describe("cost of a connect and a disconnect (Redis backend)", () => {
         second.close();
         await offline;
       });
-      expect(last).toEqual({ sql: 0, commands: ["script", "publish"] });
+      // The channel is left with the last socket; presence waits for the grace period.
+      expect(last).toEqual({ sql: 0, commands: ["sunsubscribe", "script", "spublish"] });
       // The last-seen write is batched: one statement a second at most, whatever the number of users.
 
-      const warm = await cost(c.buyer, async () => {
+      const again = await cost(c.buyer, async () => {
         const online = nextEvent(seller, "user:online");
         buyer = await connectSocket(url, c.buyerToken);
         await online;
       });
-      expect(warm).toEqual({ sql: 0, commands: ["script", "publish"] });
+      // The contact list is loaded again: while this node held none of the buyer's sockets it
+      // heard none of their events, so it cannot know whether they gained a contact since.
+      expect(again).toEqual({ sql: 1, commands: ["ssubscribe", "script", "spublish"] });
 
       const lookup = await cost(c.buyer, async () => {
         const res = await app.inject({ method: "GET", url: `/api/presence?userIds=${c.buyer},${c.seller}`, headers: auth(c.sellerToken) });

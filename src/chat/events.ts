@@ -1,5 +1,6 @@
-// Side effects leave the rules as these typed events; realtime/ turns them into Socket.IO emits
-// on every node. `to` holds the user ids whose sockets get the event.
+// Side effects leave the rules as these typed events; the event bus carries them to the nodes that
+// hold sockets of the users in `to` (one copy per user), or to every node for the few events every
+// node must see (audienceOf); realtime/ turns each copy into Socket.IO emits to that user's sockets.
 import type { ConversationView, MessageView } from "../contract/shapes.js";
 import type { BroadcastPayload, MessageDeletedPayload, MessageReadPayload } from "../contract/socket-events.js";
 
@@ -22,9 +23,11 @@ export type ChatEvent =
   | { type: "message.deleted"; to: string[]; payload: MessageDeletedPayload }
   | { type: "message.read"; to: string[]; payload: MessageReadPayload }
   | { type: "user.banned"; userId: string }
-  /** Typing relayed to every node; receivers' nodes expire it (realtime/typing-relay.ts). */
-  | { type: "typing"; conversationId: string; userId: string; typing: boolean }
-  /** Moderation: every node drops its cached "banned" state of the user. */
+  /** Typing, to the other participant; receivers' nodes expire it (realtime/typing-relay.ts). */
+  | { type: "typing"; to: string[]; conversationId: string; userId: string; typing: boolean }
+  /** A user came online or went offline: to their contacts (user:online / user:offline). */
+  | { type: "presence.changed"; to: string[]; userId: string; online: boolean; lastSeenAt: string | null }
+  /** Moderation: every node drops its cached "banned" state of the user (every node). */
   | { type: "user.unbanned"; userId: string }
   /** A block or unblock between two users: who may see whose presence changed. */
   | { type: "contacts.changed"; userIds: [string, string] }
@@ -32,3 +35,21 @@ export type ChatEvent =
   | { type: "broadcast.created"; broadcast: BroadcastPayload };
 
 export type PublishEvent = (event: ChatEvent) => Promise<void>;
+
+/**
+ * Who an event goes to: the users in `to` (each user's copy reaches the nodes holding that user's
+ * sockets), or null for every node: bans (every node's admission cache, and the user's sockets
+ * wherever they are), unbans, block changes (every node's contact caches) and admin broadcasts
+ * (every socket). These are rare; everything per message goes to its users only.
+ */
+export function audienceOf(event: ChatEvent): readonly string[] | null {
+  switch (event.type) {
+    case "user.banned":
+    case "user.unbanned":
+    case "contacts.changed":
+    case "broadcast.created":
+      return null;
+    default:
+      return event.to;
+  }
+}

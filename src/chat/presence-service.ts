@@ -38,6 +38,7 @@ export interface PresenceServiceDeps {
   repository: PresenceRepository;
   /** PRESENCE_GRACE_MS. */
   graceMs: number;
+  /** Tells the contacts (a presence.changed event on the bus). */
   announce: (change: PresenceChange) => void;
   onBackgroundError: (err: unknown, what: string) => void;
   /** Sweeps failing and recovering, logged once per outage rather than every second. */
@@ -92,6 +93,9 @@ export class PresenceService {
       this.releases.delete(userId);
       return;
     }
+    // While this node held none of the user's sockets it did not hear their events (the bus sends
+    // a node only its users' copies), so a cached contact list may miss a first message since.
+    this.forgetContacts([userId]);
     this.enqueue(userId, "attach", async () => {
       if (await this.deps.store.attach(userId)) await this.announce([{ userId, online: true, lastSeenAt: null }]);
     });
@@ -138,15 +142,19 @@ export class PresenceService {
   }
 
   /**
-   * Bus events: a conversation's first message makes its two users contacts on every node; a
-   * block or unblock changes whether they are.
+   * Bus events: a conversation's first message makes its two users contacts (on the nodes that
+   * hold either; the others forget a user's contacts when they start holding them); a block or
+   * unblock changes whether they are (every node).
    */
   onChatEvent(event: ChatEvent): void {
     const changed =
       event.type === "message.created" && event.message.seq === 1 ? event.to : event.type === "contacts.changed" ? event.userIds : null;
-    if (!changed) return;
+    if (changed) this.forgetContacts(changed);
+  }
+
+  private forgetContacts(userIds: readonly string[]): void {
     this.contactsEpoch += 1;
-    for (const userId of changed) this.contacts.delete(userId);
+    for (const userId of userIds) this.contacts.delete(userId);
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,7 @@
-// The one place where the node chooses between one node and many: with REDIS_URL every store
-// that must be shared (fan-out, presence, rate limits, the Socket.IO adapter) gets its Redis
-// backend; without it, its in-memory backend. The rules only ever see the interfaces.
-import { createAdapter } from "@socket.io/redis-adapter";
-import type { Adapter } from "socket.io-adapter";
+// The one place where the node chooses between one node and many: with REDIS_URL (one Redis) or
+// REDIS_CLUSTER_NODES (a Redis Cluster) every store that must be shared (fan-out, presence, rate
+// limits) gets its Redis backend; without either, its in-memory backend. The rules only ever see
+// the interfaces.
 import type { Config } from "../config/config.js";
 import type { EventBus } from "./event-bus.js";
 import { LocalEventBus } from "./local-event-bus.js";
@@ -15,14 +14,12 @@ import { LocalRateLimiter } from "./local-rate-limiter.js";
 import { RedisRateLimiter } from "./redis-rate-limiter.js";
 import { connectRedis, type RedisConnections } from "./redis.js";
 
-export interface ClusterBackends {
+export interface ClusterBackends<E> {
   /** Null when running as a single node. */
   redis: RedisConnections | null;
-  bus: EventBus;
+  bus: EventBus<E>;
   presenceStore: PresenceStore;
   rateLimiter: RateLimiter;
-  /** The Socket.IO adapter factory; undefined: Socket.IO's in-memory default. */
-  adapter: ((nsp: unknown) => Adapter) | undefined;
   /** Readiness of the shared store, if there is one. */
   ping: (() => Promise<unknown>) | null;
   close(): Promise<void>;
@@ -34,16 +31,25 @@ export interface BackendLog {
   error(obj: object, msg: string): void;
 }
 
-export function createClusterBackends(config: Config, log: BackendLog): ClusterBackends {
-  if (!config.REDIS_URL) {
-    const bus = new LocalEventBus();
+export interface BackendHooks {
+  /** Every bus copy this node received from Redis (metrics). */
+  onBusMessage?: () => void;
+}
+
+export function createClusterBackends<E>(config: Config, log: BackendLog, hooks: BackendHooks = {}): ClusterBackends<E> {
+  const target = config.REDIS_CLUSTER_NODES
+    ? { clusterNodes: config.REDIS_CLUSTER_NODES }
+    : config.REDIS_URL
+      ? { url: config.REDIS_URL }
+      : null;
+  if (!target) {
+    const bus = new LocalEventBus<E>();
     const rateLimiter = new LocalRateLimiter();
     return {
       redis: null,
       bus,
       presenceStore: new LocalPresenceStore(),
       rateLimiter,
-      adapter: undefined,
       ping: null,
       async close() {
         await bus.close();
@@ -51,10 +57,12 @@ export function createClusterBackends(config: Config, log: BackendLog): ClusterB
       },
     };
   }
-  const redis = connectRedis(config.REDIS_URL, (err) => log.warn({ err: err.message }, "redis error"));
-  const bus = new RedisEventBus(redis.eventsPub, redis.eventsSub, `${config.REDIS_PREFIX}:events`, (err) =>
-    log.error({ err }, "bad event on the bus"),
-  );
+  const redis = connectRedis(target, (err) => log.warn({ err: err.message }, "redis error"));
+  const bus = new RedisEventBus<E>(redis.publisher, redis.subscribers, {
+    prefix: config.REDIS_PREFIX,
+    onError: (err) => log.error({ err }, "event bus error"),
+    ...(hooks.onBusMessage ? { onReceived: hooks.onBusMessage } : {}),
+  });
   const rateLimiter = new RedisRateLimiter(redis.command, {
     prefix: config.REDIS_PREFIX,
     onError: (err) => log.warn({ err: err.message }, "rate limits unavailable (Redis): allowing requests"),
@@ -71,7 +79,6 @@ export function createClusterBackends(config: Config, log: BackendLog): ClusterB
       sweepConnection: redis.presenceSweep,
     }),
     rateLimiter,
-    adapter: createAdapter(redis.adapterPub, redis.adapterSub, { key: `${config.REDIS_PREFIX}:sio` }) as (nsp: unknown) => Adapter,
     ping: () => redis.command.ping(),
     async close() {
       await bus.close();

@@ -1,19 +1,47 @@
-import type { ChatEvent } from "../chat/events.js";
-import type { EventBus, EventHandler } from "./event-bus.js";
+import { JoinCounts, type Audience, type BusHealth, type EventBus, type EventHandler } from "./event-bus.js";
 
-/** Single node: events go straight to this node's handlers, in publish order. */
-export class LocalEventBus implements EventBus {
-  private readonly handlers: EventHandler[] = [];
+/**
+ * Single node: copies go straight to this node's handlers, in publish order, for the targets it
+ * joined (the same rule as the Redis backend, so the rules above see one behaviour).
+ */
+export class LocalEventBus<E> implements EventBus<E> {
+  private readonly handlers: EventHandler<E>[] = [];
+  private readonly joined = new JoinCounts();
 
-  async publish(event: ChatEvent): Promise<void> {
-    for (const handler of this.handlers) handler(event);
+  async publish(event: E, audience: Audience): Promise<void> {
+    if (audience === null) {
+      for (const handler of this.handlers) handler(event, null);
+      return;
+    }
+    for (const target of new Set(audience)) {
+      if (!this.joined.has(target)) continue;
+      for (const handler of this.handlers) handler(event, target);
+    }
   }
 
-  subscribe(handler: EventHandler): void {
+  subscribe(handler: EventHandler<E>): void {
     this.handlers.push(handler);
+  }
+
+  async join(target: string): Promise<void> {
+    this.joined.add(target);
+  }
+
+  leave(target: string): void {
+    this.joined.remove(target);
+  }
+
+  /** Targets joined (for tests and metrics). */
+  get joinedCount(): number {
+    return this.joined.size;
+  }
+
+  health(): BusHealth {
+    return { ok: true };
   }
 
   async close(): Promise<void> {
     this.handlers.length = 0;
+    this.joined.clear();
   }
 }

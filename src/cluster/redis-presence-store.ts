@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 import type { PresenceStatus, PresenceStore, PresenceSweep, WentOffline } from "./presence-store.js";
 
 export interface RedisPresenceOptions {
@@ -20,7 +20,7 @@ export interface RedisPresenceOptions {
    * delay this node's proof of life, and background work stays out of per-request command counts.
    * @default the main connection
    */
-  sweepConnection?: Redis;
+  sweepConnection?: RedisClient;
 }
 
 /**
@@ -58,7 +58,7 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly redis: PresenceCommands;
   private readonly sweeper: PresenceCommands;
 
-  constructor(redis: Redis, private readonly options: RedisPresenceOptions) {
+  constructor(redis: RedisClient, private readonly options: RedisPresenceOptions) {
     this.member = `${options.nodeId}#${randomBytes(4).toString("hex")}`;
     this.base = `${options.prefix}:{presence}`;
     this.nodesKey = `${this.base}:nodes`;
@@ -319,7 +319,7 @@ return 0`,
   },
 } satisfies Record<keyof PresenceCommands, { numberOfKeys?: number; lua: string }>;
 
-function defineScripts(redis: Redis): PresenceCommands {
+function defineScripts(redis: RedisClient): PresenceCommands {
   const target = redis as unknown as Partial<PresenceCommands>;
   // ioredis sends EVALSHA and falls back to EVAL once per connection when Redis lacks the script.
   for (const [name, script] of Object.entries(SCRIPTS)) {

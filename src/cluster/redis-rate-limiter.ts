@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 import { GCRA_EPSILON_MS, gcraParameters, type RateLimit, type RateLimitDecision, type RateLimiter } from "./rate-limiter.js";
 
 export interface RedisRateLimiterOptions {
@@ -26,7 +26,7 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly timeoutMs: number;
   private failing = false;
 
-  constructor(redis: Redis, private readonly options: RedisRateLimiterOptions) {
+  constructor(redis: RedisClient, private readonly options: RedisRateLimiterOptions) {
     this.redis = defineScript(redis);
     this.timeoutMs = options.timeoutMs ?? 250;
   }
@@ -84,7 +84,7 @@ local nextTat = tat + interval
 redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.max(1, math.ceil(nextTat - now)))
 return { 1, 0 }`;
 
-function defineScript(redis: Redis): RateLimitCommands {
+function defineScript(redis: RedisClient): RateLimitCommands {
   const target = redis as unknown as Partial<RateLimitCommands>;
   // ioredis sends EVALSHA and falls back to EVAL once per connection when Redis lacks the script.
   if (typeof target.mcRateLimit !== "function") redis.defineCommand("mcRateLimit", { numberOfKeys: 1, lua: GCRA_LUA });

@@ -41,6 +41,15 @@ const schema = z.object({
   DATABASE_URL: url(["postgres", "postgresql"]),
   DATABASE_POOL_SIZE: int(1, 500).default(20),
   REDIS_URL: url(["redis", "rediss"]),
+  REDIS_CLUSTER_NODES: optionalString.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    try {
+      return parseClusterNodes(v);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, "letters, digits, : _ - only").default("marketchat"),
   JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
   JWT_PUBLIC_KEY: optionalString.refine(
@@ -139,8 +148,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.NODE_ENV === "production" && !c.DATABASE_URL) {
     throw new ConfigError("DATABASE_URL", "is required when NODE_ENV=production");
   }
-  if (c.NODE_ENV === "production" && !c.REDIS_URL) {
-    throw new ConfigError("REDIS_URL", "is required when NODE_ENV=production");
+  if (c.NODE_ENV === "production" && !c.REDIS_URL && !c.REDIS_CLUSTER_NODES) {
+    throw new ConfigError("REDIS_URL", "is required when NODE_ENV=production (or REDIS_CLUSTER_NODES for a Redis Cluster)");
+  }
+  if (c.REDIS_URL && c.REDIS_CLUSTER_NODES) {
+    throw new ConfigError("REDIS_CLUSTER_NODES", "must not be set together with REDIS_URL: choose one");
   }
   if (c.WEBHOOK_URL && !c.WEBHOOK_SECRET) {
     throw new ConfigError("WEBHOOK_SECRET", "is required when WEBHOOK_URL is set");
@@ -151,6 +163,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     NODE_ID: c.NODE_ID ?? `${hostname()}-${process.pid}`,
     UPLOAD_DIR: c.UPLOAD_DIR ?? `${c.DATA_DIR}/uploads`,
   });
+}
+
+/** REDIS_CLUSTER_NODES: "host:port,host:port" → seed nodes (ioredis discovers the others). */
+function parseClusterNodes(spec: string): { host: string; port: number }[] {
+  const nodes = spec
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map((s) => {
+      const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(s);
+      const port = match ? Number(match[2]) : NaN;
+      if (!match || port < 1 || port > 65535) throw new Error(`must be host:port,host:port,… ("${truncate(s)}" is not host:port)`);
+      return { host: match[1]!.replace(/^\[|\]$/g, ""), port };
+    });
+  if (nodes.length === 0) throw new Error("must list at least one host:port");
+  return nodes;
 }
 
 function truncate(s: string): string {

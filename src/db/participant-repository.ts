@@ -81,17 +81,18 @@ export class ParticipantRepository {
   }
 
   /**
-   * Whether the user may see the conversation and its two people have not blocked each other
-   * (typing indicators: nothing live passes between a blocked pair).
+   * The conversation's two people, when the user may see it and they have not blocked each other
+   * (typing indicators: nothing live passes between a blocked pair); null otherwise.
    */
-  async canTalk(userId: string, conversationId: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `SELECT 1 FROM conversations c
+  async canTalk(userId: string, conversationId: string): Promise<{ buyerId: string; sellerId: string } | null> {
+    const { rows } = await this.pool.query<{ buyer_id: string; seller_id: string }>(
+      `SELECT c.buyer_id, c.seller_id FROM conversations c
        WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))
          AND NOT EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = c.buyer_id AND k.blocked_id = c.seller_id)
                                                   OR (k.blocker_id = c.seller_id AND k.blocked_id = c.buyer_id))`,
       [conversationId, userId],
     );
-    return (rowCount ?? 0) > 0;
+    const row = rows[0];
+    return row ? { buyerId: row.buyer_id, sellerId: row.seller_id } : null;
   }
 }

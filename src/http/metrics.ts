@@ -13,6 +13,7 @@ export function createMetrics(
   nodeId: string,
   statementCount: () => number,
   redisCommandCounts: () => Record<string, Record<string, number>>,
+  busMessagesReceived: () => number = () => 0,
 ): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
@@ -36,6 +37,15 @@ export function createMetrics(
       for (const [connection, commands] of Object.entries(redisCommandCounts())) {
         for (const [command, n] of Object.entries(commands)) this.inc({ connection, command }, n);
       }
+    },
+  });
+  new Counter({
+    name: "chat_bus_messages_received_total",
+    help: "Event copies this node received from Redis (per-user channels and the every-node channel)",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(busMessagesReceived());
     },
   });
   return {

@@ -1,15 +1,15 @@
-// The Socket.IO server: handshake authentication, the user's personal room, and the handlers.
-// Fan-out of chat events comes from the event bus (delivery.ts); the adapter (Redis or in-memory)
-// carries the rest (typing, presence, bans) and cross-node socket queries.
+// The Socket.IO server: handshake authentication, the user's channels (socket-channels.ts) and
+// rooms, and the handlers. Every live event comes from the event bus (delivery.ts); Socket.IO's
+// own adapter stays the in-memory one: rooms are this node's, nothing crosses nodes through it.
 import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
-import type { Adapter } from "socket.io-adapter";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { UserService } from "../chat/user-service.js";
 import { AppError, forbidden } from "../errors/errors.js";
 import { toAppError } from "../errors/to-app-error.js";
 import type { Ack, AckFn, ClientToServerEvents } from "../contract/socket-events.js";
-import { userRoom, type ChatServer, type ChatSocket } from "./socket-types.js";
+import type { ChatServer, ChatSocket } from "./socket-types.js";
+import type { SocketChannels } from "./socket-channels.js";
 
 export type { ChatSocket };
 
@@ -17,7 +17,7 @@ export interface SocketServerOptions {
   corsOrigins: readonly string[];
   /** Largest socket message accepted; bigger ones close the connection (engine.io). */
   maxPayloadBytes: number;
-  adapter?: (nsp: unknown) => Adapter;
+  channels: SocketChannels;
   verify: TokenVerifier;
   users: UserService;
   log: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void };
@@ -29,7 +29,6 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     serveClient: false,
     maxHttpBufferSize: options.maxPayloadBytes,
     cors: { origin: options.corsOrigins.length > 0 ? [...options.corsOrigins] : false, credentials: true },
-    ...(options.adapter ? { adapter: options.adapter as never } : {}),
   });
 
   io.use(async (socket, next) => {
@@ -38,6 +37,7 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
       if (principal.role === "service") throw forbidden("Service tokens cannot open sockets");
       await options.users.admit(principal);
       socket.data.principal = principal;
+      await options.channels.attach(socket);
       next();
     } catch (err) {
       const appError = toAppError(err as Error);
@@ -49,9 +49,7 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     }
   });
 
-  io.on("connection", (socket) => {
-    void socket.join(userRoom(socket.data.principal.userId));
-  });
+  io.on("connection", (socket) => options.channels.enterRooms(socket));
   return io;
 }
 

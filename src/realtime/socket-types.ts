@@ -8,6 +8,8 @@ export interface InterServerEvents {}
 
 export interface SocketData {
   principal: Principal;
+  /** The users whose events this socket receives (its own, and any channelsOf adds). */
+  channels: string[];
 }
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -9,7 +9,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from "../../src/contr
 import { rm } from "node:fs/promises";
 import { createTestDatabase } from "./database.js";
 import { createEmbeddedDataDir } from "./embedded-template.js";
-import { REDIS_URL, uniqueName } from "./env.js";
+import { REDIS_ENV, uniqueName } from "./env.js";
 import { TEST_SECRET, serviceToken, token } from "./tokens.js";
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -55,7 +55,7 @@ export function testConfig(env: TestEnv, overrides: Record<string, string | unde
     NODE_ENV: "test",
     ...(env.mode === "embedded"
       ? { DATA_DIR: env.dataDir }
-      : { DATABASE_URL: env.databaseUrl, REDIS_URL: REDIS_URL }),
+      : { DATABASE_URL: env.databaseUrl, ...redisEnv(overrides) }),
     REDIS_PREFIX: env.redisPrefix,
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
@@ -63,6 +63,14 @@ export function testConfig(env: TestEnv, overrides: Record<string, string | unde
     HOST: "127.0.0.1",
     ...overrides,
   });
+}
+
+/**
+ * This run's Redis (REDIS_URL, or REDIS_CLUSTER_NODES in the redis-cluster project), unless the
+ * overrides choose (`REDIS_URL: undefined` for the in-memory backends, or another URL).
+ */
+export function redisEnv(overrides: Record<string, string | undefined>): Record<string, string> {
+  return "REDIS_URL" in overrides || "REDIS_CLUSTER_NODES" in overrides ? {} : REDIS_ENV;
 }
 
 export async function startApp(env: TestEnv, overrides: Record<string, string | undefined> = {}) {

@@ -5,9 +5,8 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { REDIS_URL } from "./env.js";
 import { TEST_SECRET } from "./tokens.js";
-import type { TestEnv } from "./app.js";
+import { redisEnv, type TestEnv } from "./app.js";
 
 // Not `new URL("../..", import.meta.url)`: in DOM-environment test files (test/react-hooks.test.ts)
 // vitest rewrites that pattern into a URL relative to the page.
@@ -31,7 +30,9 @@ export interface StartNodeOptions {
   entry?: string;
   /** Extra node flags placed before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
   nodeArgs?: string[];
-  /** How long to wait for "Server listening" (default 30 s; a first embedded start runs initdb). */
+  /** How long to wait for "Server listening" (default 55 s, within the 60 s hook timeout: tsx compiles the
+   * node on start, which takes over 20 s on two cores shared by several test runs; a first embedded
+   * start also runs initdb). */
   startTimeoutMs?: number;
 }
 
@@ -45,7 +46,7 @@ export function nodeEnv(env: TestEnv, name: string, extraEnv: Record<string, str
     NODE_ENV: "test",
     ...(env.mode === "embedded"
       ? { DATA_DIR: env.dataDir }
-      : { DATABASE_URL: env.databaseUrl, REDIS_URL }),
+      : { DATABASE_URL: env.databaseUrl, ...redisEnv(extraEnv) }),
     REDIS_PREFIX: env.redisPrefix,
     JWT_SECRET: TEST_SECRET,
     NODE_ID: name,
@@ -75,7 +76,7 @@ export async function startNode(
   child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${stderr.join("")}`)), options.startTimeoutMs ?? 30_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${stderr.join("")}`)), options.startTimeoutMs ?? 55_000);
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited with ${code}: ${stderr.join("")}`));
