@@ -23,6 +23,16 @@ describe("configuration", () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it("REDIS_CLUSTER_NODES: seed nodes of a Redis Cluster, and production is content with it instead of REDIS_URL", () => {
+    const c = loadConfig({ ...ok, NODE_ENV: "production", REDIS_CLUSTER_NODES: "redis-1:7000, 10.0.0.2:7001,[::1]:7002" });
+    expect(c.REDIS_CLUSTER_NODES).toEqual([
+      { host: "redis-1", port: 7000 },
+      { host: "10.0.0.2", port: 7001 },
+      { host: "::1", port: 7002 },
+    ]);
+    expect(c.REDIS_URL).toBeUndefined();
+  });
+
   it.each([
     [{ ...ok, PORT: "http" }, "PORT"],
     [{ ...ok, PORT: "70000" }, "PORT"],
@@ -31,9 +41,12 @@ describe("configuration", () => {
     [{ ...ok, JWT_SECRET: "short" }, "JWT_SECRET"],
     [{ ...ok, LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ ...ok, NODE_ENV: "production" }, "REDIS_URL"],
+    [{ ...ok, REDIS_CLUSTER_NODES: "redis-1" }, "REDIS_CLUSTER_NODES"],
+    [{ ...ok, REDIS_CLUSTER_NODES: "redis-1:6379,redis-2:99999" }, "REDIS_CLUSTER_NODES"],
+    [{ ...ok, REDIS_URL: "redis://redis:6379", REDIS_CLUSTER_NODES: "redis-1:6379" }, "REDIS_CLUSTER_NODES"],
     [{ ...ok, JWT_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----" }, "JWT_PUBLIC_KEY"],
     [{ ...ok, WEBHOOK_URL: "https://hooks.example/chat" }, "WEBHOOK_SECRET"],
-  ])("names the bad variable: %o → %s", (env, variable) => {
+  ])("names the bad variable: %o → %s", (env: Record<string, string>, variable) => {
     expect(() => loadConfig(env)).toThrowError(ConfigError);
     try {
       loadConfig(env);
@@ -115,9 +128,10 @@ describe("errors in the contract's shape", () => {
 
   it("/healthz and /readyz need no token; /metrics is Prometheus text", async () => {
     expect((await app.inject({ method: "GET", url: "/healthz" })).json()).toEqual({ status: "ok" });
+    // Ready once the node's event subscriptions are live (a moment after start).
+    await expect.poll(async () => (await app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
     const ready = await app.inject({ method: "GET", url: "/readyz" });
-    expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: "ready", checks: { database: "ok", redis: "ok" } });
+    expect(ready.json()).toEqual({ status: "ready", checks: { database: "ok", redis: "ok", "event subscriptions": "ok" } });
     const metrics = await app.inject({ method: "GET", url: "/metrics" });
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain("process_resident_memory_bytes");
@@ -137,7 +151,7 @@ describe("metrics behind METRICS_TOKEN", () => {
     expect(ok.statusCode).toBe(200);
     expect(ok.body).toContain("chat_sockets_connected");
     expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
-    expect((await app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
+    await expect.poll(async () => (await app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
   });
 });
 
@@ -146,9 +160,11 @@ describe("readiness when a dependency is down", () => {
     const env = await createTestEnv();
     const { app } = await startApp(env, { DATABASE_URL: "postgresql://postgres@127.0.0.1:1/nowhere" });
     try {
-      const res = await app.inject({ method: "GET", url: "/readyz" });
-      expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({ error: { code: "unavailable", message: "Not ready: database not answering", requestId: expect.any(String) } });
+      // Only the database, once the event subscriptions are live (a moment after start).
+      await expect
+        .poll(async () => (await app.inject({ method: "GET", url: "/readyz" })).json())
+        .toEqual({ error: { code: "unavailable", message: "Not ready: database not answering", requestId: expect.any(String) } });
+      expect((await app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(503);
     } finally {
       await app.close();
       await env.close();
@@ -156,14 +172,14 @@ describe("readiness when a dependency is down", () => {
   });
 
   it("answers 503 unavailable when Redis does not answer, and the node keeps running", async () => {
-    // A real process: the adapter's queued Redis commands fail when it shuts down, which the
-    // process-level handler in main.ts logs instead of crashing.
+    // A real process: queued Redis commands fail when it shuts down, which the process-level
+    // handler in main.ts logs instead of crashing.
     const env = await createTestEnv();
     const node = await startNode(env, "no-redis", { REDIS_URL: "redis://127.0.0.1:1" });
     try {
       const res = await fetch(`${node.url}/readyz`);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ error: { code: "unavailable", message: "Not ready: redis not answering", requestId: expect.any(String) } });
+      expect(await res.json()).toEqual({ error: { code: "unavailable", message: "Not ready: redis, event subscriptions not answering", requestId: expect.any(String) } });
       expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
       expect(await node.stop()).toBe(0);
     } finally {

@@ -28,6 +28,11 @@ export interface ConnectRequest {
   pairs: BenchPair[];
   /** Text of every message (its size is part of what is measured). */
   content: string;
+  /**
+   * Where each pair's users connect (node indexes into urls), aligned with `pairs`. Default:
+   * every user has one socket on every node.
+   */
+  placement?: { buyer: number[]; seller: number[] }[];
 }
 
 export interface StepRequest {
@@ -63,6 +68,8 @@ export interface StepResult {
   ackHistogram: string;
   deliverHistogram: string;
   generator: { cpuCores: number; loopDelayP99Ms: number };
+  /** message:new received during the step by the sockets connected to each node (index into urls). */
+  deliveredByNode: number[];
 }
 
 export interface Integrity {
@@ -87,8 +94,12 @@ type ClientSocket = Socket;
 
 interface PairState {
   pair: BenchPair;
-  /** Buyer's sockets (one per node), then the seller's. */
+  /** Buyer's sockets, then the seller's. */
   sockets: ClientSocket[];
+  /** How many of `sockets` are the buyer's. */
+  buyerSockets: number;
+  /** The node (index into urls) each socket is connected to. */
+  nodeOf: number[];
   maxSeq: number[];
   seqSeen: number[];
   turn: number;
@@ -137,6 +148,8 @@ let tracked = new Map<string, Tracked>();
 let counters = { duplicated: 0, outOfOrder: 0, unexpected: 0, disconnects: 0 };
 let closing = false;
 let nextPair = 0;
+/** message:new per node since the current step started. */
+let deliveredByNode: number[] = [];
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 
@@ -158,6 +171,7 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<v
 function onDelivered(p: number, k: number, message: MessageLike): void {
   const now = performance.now();
   const state = pairs[p]!;
+  deliveredByNode[state.nodeOf[k]!]! += 1;
   const t = message.clientId ? tracked.get(message.clientId) : undefined;
   if (!t || t.pair !== p) {
     counters.unexpected += 1;
@@ -175,7 +189,7 @@ function onDelivered(p: number, k: number, message: MessageLike): void {
     else state.maxSeq[k] = message.seq;
     state.seqSeen[k]! += 1;
   }
-  const toBuyer = k < urls.length;
+  const toBuyer = k < state.buyerSockets;
   if (toBuyer !== t.fromBuyer) recordMs(t.step.deliver, now - t.sentAt);
   if (t.acked && t.pending === 0 && !t.failed) finish(t, now, true);
 }
@@ -197,8 +211,10 @@ function sendOne(step: StepState, warmup: boolean, done?: () => void): void {
   const state = pairs[p]!;
   const turn = state.turn++;
   const fromBuyer = warmup || turn % 2 === 0;
-  const node = (warmup ? p : Math.floor(turn / 2)) % urls.length;
-  const socket = state.sockets[(fromBuyer ? 0 : urls.length) + node]!;
+  // Each user sends from each of their sockets in turn (with a socket on every node: each node).
+  const own = fromBuyer ? state.buyerSockets : state.sockets.length - state.buyerSockets;
+  const index = (warmup ? p : Math.floor(turn / 2)) % own;
+  const socket = state.sockets[(fromBuyer ? 0 : state.buyerSockets) + index]!;
   const clientId = randomUUID();
   const t: Tracked = {
     pair: p,
@@ -247,6 +263,7 @@ async function runStep(req: StepRequest): Promise<StepResult> {
     onIdle: null,
   };
   const cpuBefore = process.cpuUsage();
+  deliveredByNode = urls.map(() => 0);
   loopDelay.reset();
   const started = performance.now();
   if (req.warmup) {
@@ -301,6 +318,7 @@ async function runStep(req: StepRequest): Promise<StepResult> {
       cpuCores: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100) / 100,
       loopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e4) / 100,
     },
+    deliveredByNode,
   };
 }
 
@@ -337,7 +355,7 @@ let firstJoinError: string | null = null;
 async function joinAll(sides: "buyers" | "sellers" | "both"): Promise<number> {
   let failed = 0;
   await inBatches(pairs, 25, async (s) => {
-    const sockets = sides === "both" ? s.sockets : sides === "buyers" ? s.sockets.slice(0, urls.length) : s.sockets.slice(urls.length);
+    const sockets = sides === "both" ? s.sockets : sides === "buyers" ? s.sockets.slice(0, s.buyerSockets) : s.sockets.slice(s.buyerSockets);
     failed += await join(sockets, s.pair.conversationId);
   });
   return failed;
@@ -358,10 +376,15 @@ async function connect(req: ConnectRequest): Promise<ConnectResult> {
   tracked = new Map();
   counters = { duplicated: 0, outOfOrder: 0, unexpected: 0, disconnects: 0 };
   closing = false;
-  pairs = req.pairs.map((pair) => ({ pair, sockets: [], maxSeq: [], seqSeen: [], turn: 0 }));
+  const everyNode = urls.map((_, i) => i);
+  pairs = req.pairs.map((pair, i) => {
+    const at = req.placement?.[i] ?? { buyer: everyNode, seller: everyNode };
+    return { pair, sockets: [], buyerSockets: at.buyer.length, nodeOf: [...at.buyer, ...at.seller], maxSeq: [], seqSeen: [], turn: 0 };
+  });
+  deliveredByNode = urls.map(() => 0);
   await inBatches(pairs, 25, async (state) => {
-    const wanted = [...urls.map((u) => [u, state.pair.buyer.token]), ...urls.map((u) => [u, state.pair.seller.token])];
-    state.sockets = await Promise.all(wanted.map(([u, token]) => connectOne(u!, token!)));
+    const tokens = state.nodeOf.map((_, k) => (k < state.buyerSockets ? state.pair.buyer.token : state.pair.seller.token));
+    state.sockets = await Promise.all(state.nodeOf.map((node, k) => connectOne(urls[node]!, tokens[k]!)));
     state.maxSeq = state.sockets.map(() => 0);
     state.seqSeen = state.sockets.map(() => 0);
   });
@@ -377,7 +400,7 @@ async function connect(req: ConnectRequest): Promise<ConnectResult> {
   // delivers to user rooms anyway; the references route by conversation room, so join first.
   firstJoinError = null;
   const joinFailures = await joinAll(system === "service" ? "buyers" : "both");
-  return { sockets: pairs.length * urls.length * 2, ms: Math.round(performance.now() - started), joinFailures, firstJoinError };
+  return { sockets: socketCount(), ms: Math.round(performance.now() - started), joinFailures, firstJoinError };
 }
 
 async function warmup(req: { drainMaxMs: number }): Promise<StepResult & { joinFailures: number; firstJoinError: string | null }> {
@@ -411,7 +434,7 @@ async function verify(req: { idleMs: number }): Promise<Integrity> {
     if (!t.acked) unanswered += 1;
     if (t.acked && !t.failed) lostByMessage += t.pending;
   }
-  const sockets = pairs.length * urls.length * 2;
+  const sockets = socketCount();
   if (system !== "service") {
     return {
       system,
@@ -458,6 +481,10 @@ async function lastSeqOf(pair: BenchPair): Promise<{ lastSeq: number }> {
     if (attempt >= 4 || res.status < 500) throw new Error(`GET conversation ${res.status}: ${text}`);
     await sleep(250 * attempt);
   }
+}
+
+function socketCount(): number {
+  return pairs.reduce((n, state) => n + state.nodeOf.length, 0);
 }
 
 async function close(): Promise<{ closed: number }> {

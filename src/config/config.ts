@@ -149,7 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("DATABASE_URL", "is required when NODE_ENV=production");
   }
   if (c.NODE_ENV === "production" && !c.REDIS_URL && !c.REDIS_CLUSTER_NODES) {
-    throw new ConfigError("REDIS_URL", "is required when NODE_ENV=production (or REDIS_CLUSTER_NODES for a Redis Cluster)");
+    // (REDIS_CLUSTER_NODES, for a Redis Cluster, does instead.)
+    throw new ConfigError("REDIS_URL", "is required when NODE_ENV=production");
   }
   if (c.REDIS_URL && c.REDIS_CLUSTER_NODES) {
     throw new ConfigError("REDIS_CLUSTER_NODES", "must not be set together with REDIS_URL: choose one");
