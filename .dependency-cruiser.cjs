@@ -48,9 +48,7 @@ module.exports = {
       severity: "error",
       comment: "db/, cluster/ and media/ serve the rules; they never call up into chat/ or a transport.",
       from: { path: "^src/(db|cluster|media)/" },
-      // Known debt: the event bus in cluster/ is typed with chat/'s event union (a type-only
-      // import, nothing at run time); making the bus generic over its event type removes it.
-      to: { path: "^src/(chat|http|realtime|webhooks)/", dependencyTypesNot: ["type-only"] },
+      to: { path: "^src/(chat|http|realtime|webhooks)/" },
     },
     {
       name: "no-sideways-transport",
