@@ -5,7 +5,8 @@
 //   expected: the kinds of contact detail in `text` ([] for a hard negative); with `previous`
 //             (earlier messages of the same sender, oldest first) the detail may start there.
 //   split:    "dev" or "holdout". Held out by sentence frame (hash of the hand-written frame), so
-//             the held-out messages use phrasings the detector was never tuned on.
+//             the held-out messages use phrasings the detector was never tuned on. The probe
+//             messages (probe-cases.ts), written later and tuned on, are always dev.
 // Positives: hand-written frames in five languages × contact details in every disguise
 // (scripts/contact-corpus/positives.ts); phone numbers are checked with libphonenumber-js's
 // reference validation; plus hand-written unusual cases (hard-cases.ts). Negatives: hand-written marketplace talk (negatives.ts) and frames with
@@ -16,6 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HARD_NEGATIVES, HARD_POSITIVES } from "./contact-corpus/hard-cases.js";
 import { NEGATIVE_FRAMES, fillNegative } from "./contact-corpus/negative-frames.js";
+import { PROBE_NEGATIVES, PROBE_POSITIVES } from "./contact-corpus/probe-cases.js";
 import { NEGATIVES } from "./contact-corpus/negatives.js";
 import {
   EMAIL_FRAMES, HANDLE_FRAMES, INVITE_FRAMES, LANGS, LINK_FRAMES, PHONE_FRAMES, fill, handleName, makePhone, writeEmail, writeLink, writePhone,
@@ -148,6 +150,10 @@ for (const lang of LANGS) {
 for (const [lang, category, expected, text] of HARD_POSITIVES) add({ text, expected: [...expected], category, lang, template: text });
 for (const [lang, category, text] of HARD_NEGATIVES) add({ text, expected: [], category, lang, template: text });
 
+// Probe messages were tuned on (probe-cases.ts): always in the dev part.
+for (const [lang, category, expected, text] of PROBE_POSITIVES) add({ text, expected: [...expected], category, lang, template: text, dev: true });
+for (const [lang, text] of PROBE_NEGATIVES) add({ text, expected: [], category: "neg_probe", lang, template: text, dev: true });
+
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "test", "fixtures", "contact-corpus.jsonl");
 mkdirSync(dirname(out), { recursive: true });
@@ -161,7 +167,7 @@ const lines = samples.map((s) => {
   line.expected = [...new Set<Kind>(s.expected)].sort();
   line.category = s.category;
   line.lang = s.lang;
-  line.split = hash(s.template) % 5 === 0 ? "holdout" : "dev";
+  line.split = !s.dev && hash(s.template) % 5 === 0 ? "holdout" : "dev";
   return JSON.stringify(line);
 });
 writeFileSync(out, `${lines.join("\n")}\n`);

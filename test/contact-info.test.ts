@@ -153,6 +153,7 @@ describe("e-mail addresses", () => {
     ["Cyrillic letters", "jean@gmаil.cоm"],
     ["mathematical letters", "𝗷𝗼𝗵𝗻@gmail.com"],
     ["invisible characters", "ma\u200brie@or\u200dange.fr"],
+    ["space before @ and a provider", "marie @gmail.com"],
   ])("%s: %s", (_name, address) => {
     expect(found(`écris-moi : ${address} merci`)).toEqual([{ kind: "email", text: address }]);
   });
@@ -206,6 +207,8 @@ describe("messenger handles", () => {
     ["facebook: marie.dupont.92", "marie.dupont.92"],
     ["Messenger: @dave.hughes", "@dave.hughes"],
     ["Signal: @tom.42", "@tom.42"],
+    ["snap: pierremartin", "pierremartin"],
+    ["IG mariev_vintage", "mariev_vintage"],
   ])("%s", (text, handle) => {
     expect(found(text)).toEqual([{ kind: "handle", text: handle }]);
   });
@@ -266,6 +269,20 @@ describe("hard negatives", () => {
     ["number words", "two for thirty, deux pour vingt, zwei für zwanzig, dos por veinte, due a venti"],
     ["'at', 'dot', 'point', 'punkt' as words", "meet at the station at 6, point relais, Punkt 18 Uhr, punto de encuentro"],
   ])("%s", (_name, text) => {
+    expect(found(text)).toEqual([]);
+  });
+
+  it.each([
+    "Le numéro de série est 12345678901, je vous l'envoie en photo",
+    "La partita IVA 01234567890 è della mia azienda",
+    "Mon SIRET 12345678901234 pour la facture",
+    "I'm at gmail all day for work haha",
+    "I work at Gmail since 2019",
+    "Le 06 12 ça me va vers 14h",
+    "I've got 06 and 07 models, 08 sold out",
+    "1 2 3 4 5 6 7 8 9 10 all volumes of the series",
+    "Trois chaises, quatre tabourets et une table de six places",
+  ])("numbers and words that only look like details: %s", (text) => {
     expect(found(text)).toEqual([]);
   });
 

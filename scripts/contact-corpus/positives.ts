@@ -15,6 +15,8 @@ export interface Sample {
   lang: Lang;
   /** What the split into dev and held-out goes by: the frame (the hand-written sentence). */
   template: string;
+  /** Never held out (tuned on). */
+  dev?: boolean;
 }
 
 export const LANGS: readonly Lang[] = ["en", "fr", "de", "es", "it"];

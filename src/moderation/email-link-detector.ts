@@ -8,8 +8,8 @@ const AT_WORDS = "at|arobase|arrobase|arroba|arobas|chiocciola|chiocciolina|klam
 const DOT_WORDS = "dot|point|punkt|punto|punt|pto";
 const OPEN = "[\\(\\[\\{<]";
 const CLOSE = "[\\)\\]\\}>]";
-// "@" spaced on the left only is "@handle", not an address.
-const AT = `(?:@\\s*|\\s+@\\s+|\\s*${OPEN}\\s*(?:${AT_WORDS}|@)\\s*${CLOSE}\\s*|\\s+(?:${AT_WORDS})\\s+|\\s*-(?:${AT_WORDS})-\\s*)`;
+// "@" spaced on the left only is "@handle", not an address, unless a mail provider follows.
+const AT = `(?:@\\s*|\\s+@\\s+|\\s+@(?=(?:${"gmail|googlemail|hotmail|outlook|yahoo|ymail|icloud|gmx|web|protonmail|proton|laposte|orange|free|wanadoo|sfr|libero|virgilio|tiscali|alice|yandex|aol|msn|live|t-online|freenet|posteo"})[.\\s])|\\s*${OPEN}\\s*(?:${AT_WORDS}|@)\\s*${CLOSE}\\s*|\\s+(?:${AT_WORDS})\\s+|\\s*-(?:${AT_WORDS})-\\s*)`;
 const SPELLED_DOT = `(?:\\s*${OPEN}\\s*(?:${DOT_WORDS}|\\.)\\s*${CLOSE}\\s*|\\s+(?:${DOT_WORDS})\\s+|\\s*-(?:${DOT_WORDS})-\\s*)`;
 const DOT = `(?:\\s?\\.\\s?|${SPELLED_DOT})`;
 const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
@@ -24,9 +24,15 @@ const MAIL_TLDS = "com|net|org|fr|de|es|it|eu|co\\.uk|uk|io|be|ch|at|nl|info|biz
 
 const PLAIN_EMAIL = /(?<![a-z0-9._%+-])[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}(?![a-z0-9-])/g;
 const DISGUISED_EMAIL = new RegExp(
-  `(?<![a-z0-9_%+-])${LOCAL}${AT}(?:(?:${PROVIDERS})(?:${DOT}(?:${MAIL_TLDS}))*|${LABEL}(?:${DOT}${LABEL})*${DOT}(?:${MAIL_TLDS}))(?![a-z0-9])`,
+  `(?<![a-z0-9_%+'-])(${LOCAL})${AT}(?:(?:${PROVIDERS})((?:${DOT}(?:${MAIL_TLDS}))*)|${LABEL}(?:${DOT}${LABEL})*${DOT}(?:${MAIL_TLDS}))(?![a-z0-9])`,
   "g",
 );
+// "I work at Gmail": a provider's name with no domain after it needs a local part that is no word.
+const NOT_A_LOCAL_PART = new Set([
+  "i", "im", "m", "me", "you", "we", "he", "she", "they", "am", "is", "are", "was", "be", "work", "works", "working", "worked",
+  "job", "intern", "here", "there", "still", "also", "just", "now", "already", "only", "him", "her", "them", "us", "it",
+  "engineer", "developer", "manager", "account", "accounts", "login", "support",
+]);
 
 // Cheap tests first: most messages have neither "@" nor an "at" word with a mail domain after it.
 const AT_WORD = new RegExp(`(?<![a-z0-9])(?:${AT_WORDS})(?![a-z0-9])`);
@@ -37,7 +43,11 @@ export function detectEmails(text: string): FoldedRange[] {
   const at = text.includes("@");
   if (at) for (const m of text.matchAll(PLAIN_EMAIL)) found.push({ start: m.index, end: m.index + m[0].length });
   if ((at || AT_WORD.test(text)) && DOMAIN_END.test(text))
-    for (const m of text.matchAll(DISGUISED_EMAIL)) found.push({ start: m.index, end: m.index + m[0].length });
+    for (const m of text.matchAll(DISGUISED_EMAIL)) {
+      const providerOnly = m[2] === "";
+      if (providerOnly && (m[1]!.length < 3 || NOT_A_LOCAL_PART.has(m[1]!))) continue;
+      found.push({ start: m.index, end: m.index + m[0].length });
+    }
   return found;
 }
 

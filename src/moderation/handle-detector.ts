@@ -17,6 +17,8 @@ const STRONG =
   "whats\\s?app|wh?at+s?ap+|whatsup|wasap+|wassap+|guasap+|wsp|telegram+a?|instagram|insta|snapchat|facebook|wechat|weixin|viber|skype|discord|threema|tiktok|kik";
 // Names that are also ordinary words or short abbreviations: need a clearer sign of a handle.
 const WEAK = "signal|snap|messenger|line|ig|fb|tg|wa|sc|teams|tele";
+// Of those, the abbreviations: after a colon ("snap: pierremartin") the word is a handle.
+const ABBREVIATION = /^(?:snap|ig|fb|tg|wa|sc)$/;
 const PLATFORM = `(?:${STRONG}|${WEAK})`;
 const WEAK_PLATFORM = new RegExp(`^(?:${WEAK})$`);
 const STRONG_NEAR = new RegExp(`(?<![a-z0-9])(?:${STRONG})(?![a-z0-9])`);
@@ -117,9 +119,9 @@ export function detectHandles(text: string): HandleRange[] {
     const verb = !colon && /\S/.test(sep) && !/[-–]/.test(sep);
     const possessive = POSSESSIVE.test(text.slice(Math.max(0, m.index - 12), m.index));
     // What makes the word after the name a handle: "@", a colon, "my X is …", or its shape.
-    const strongSign = !weak && (colon || (verb && possessive));
+    const strongSign = (!weak || ABBREVIATION.test(platform)) && (colon || (verb && possessive));
     // An emoji between name and handle ("snap 👻 julie.m") is a sign too, for the handle's shape.
-    if (weak && !(colon || emoji || handle.startsWith("@") || (verb && possessive))) continue;
+    if (weak && !(colon || emoji || handle.startsWith("@") || (verb && possessive) || ABBREVIATION.test(platform))) continue;
     if (!acceptableHandle(handle, strongSign)) continue;
     const handleStart = m.index + m[0].length - handle.length;
     found.push({ start: handleStart, end: m.index + m[0].length, soft: false });

@@ -30,14 +30,15 @@ const IDENTIFIER_KEYWORDS = [
   "referenz", "seriennummer", "pedido", "seguimiento", "envio", "factura", "referencia", "numero de serie",
   "ordine", "tracciamento", "spedizione", "fattura", "riferimento", "codice", "code", "transaction", "transaktion",
   "ticket", "lot", "batch", "annonce", "anzeige", "anuncio", "annuncio", "listing", "item", "article", "artikel",
-  "articulo", "articolo",
+  "articulo", "articolo", "iva", "piva", "partita", "cf", "fiscale", "nif", "cif", "nie", "dni", "steuernummer",
+  "steuer", "ustidnr", "ust-id", "ust-idnr", "ein", "ssn", "nir", "kundennummer", "client", "customer", "membership",
 ];
 
 const PROTECTED: readonly RegExp[] = [
   // Identifier after a keyword, possibly with "number", "n°", "nr", "#", ":" in between; then
   // alphanumeric chunks, the ones after the first containing a digit.
   new RegExp(
-    `(?<![a-z0-9])(?:${IDENTIFIER_KEYWORDS.join("|")})(?:\\s*(?:number|no|nr|nummer|numero|num|n°|n|#|id|code|nb))?` +
+    `(?<![a-z0-9])(?:${IDENTIFIER_KEYWORDS.join("|")})(?:\\s*(?:number|no|nr|nummer|numero|num|n°|n|#|id|code|nb))?(?:\\s+(?:is|est|ist|es|e|:))?` +
       `[\\s.:#°-]{0,4}[a-z0-9]*\\d[a-z0-9]*(?:[ /-](?=[a-z]*\\d)[a-z0-9]+)*`,
     "g",
   ),

@@ -95,15 +95,17 @@ function validInternational(digits: string): boolean {
 
 function validInRegion(digits: string, region: CompiledRegion): boolean {
   const prefix = region.nationalPrefix;
-  if (prefix) {
-    if (digits.startsWith(prefix) && validNational(digits.slice(prefix.length), region)) return true;
+  if (prefix === "0") {
     // Where the trunk prefix is "0" (most of Europe), people always write it: "612345678" is not
     // how a French number is written, and accepting it would turn many digit lists into phones.
-    // Elsewhere (the US "1") it is optional.
-    if (prefix !== "0" && validNational(digits, region)) return true;
-  } else if (validNational(digits, region)) return true;
-  // The country code without "+" or "00": "33612345678".
-  return digits.length >= 11 && digits.startsWith(region.callingCode) && validNational(digits.slice(region.callingCode.length), region);
+    if (digits.startsWith(prefix) && validNational(digits.slice(1), region)) return true;
+  } else if (validNational(digits, region)) {
+    // Elsewhere the national number is written as it is ("415 555 2671"). The US trunk "1" in
+    // front ("12345678901") is left out: serial numbers look like that far more often.
+    return true;
+  }
+  // The country code without "+" or "00": "33612345678" (two- and three-digit codes only).
+  return region.callingCode.length >= 2 && digits.length >= 11 && digits.startsWith(region.callingCode) && validNational(digits.slice(region.callingCode.length), region);
 }
 
 /**
