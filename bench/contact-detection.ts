@@ -6,7 +6,9 @@
 //     "kinds" is the share of detected positives reported with exactly the expected kinds);
 //   - per-message cost of detectContactInfo on 300-character messages (p50/p99 µs), for the
 //     corpus mix (about half carry a contact detail) and for negatives only (typical traffic),
-//     and of detectAcrossMessages with two earlier 300-character messages.
+//     and of detectAcrossMessages with two earlier 300-character messages. Two views: every call
+//     timed (on a shared machine this includes preemption), and per message the fastest of its
+//     ROUNDS runs (its own cost with the machine's load filtered out), p50/p99 over messages.
 // Writes bench/results/contact-detection.json. `--failures` lists the dev part's misses (never
 // the held-out part's: those stay unseen while tuning). Exits 1 if the corpus misses the targets
 // (recall ≥ 0.95, precision ≥ 0.98 overall), never because of a timing figure.
@@ -69,21 +71,39 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function measure(name: string, run: (i: number) => unknown, count: number): { p50: number; p99: number; mean: number; samples: number } {
+interface Cost {
+  /** Over every call: what a busy machine adds (preemption, cache misses) is in these. */
+  all: { p50: number; p99: number; mean: number; samples: number };
+  /** Per message, the fastest of its runs (its own cost, load filtered out); then p50/p99 over messages. */
+  perMessageBest: { p50: number; p99: number; max: number; messages: number };
+}
+
+function measure(name: string, run: (i: number) => unknown, count: number): Cost {
   for (let r = 0; r < 3; r++) for (let i = 0; i < count; i++) run(i); // warm-up: JIT and regex compilation
   const samples = new Float64Array(ROUNDS * count);
+  const best = new Float64Array(count).fill(Infinity);
   let n = 0;
   for (let r = 0; r < ROUNDS; r++)
     for (let i = 0; i < count; i++) {
       const t0 = process.hrtime.bigint();
       run(i);
-      samples[n++] = Number(process.hrtime.bigint() - t0) / 1000;
+      const us = Number(process.hrtime.bigint() - t0) / 1000;
+      samples[n++] = us;
+      if (us < best[i]!) best[i] = us;
     }
   const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
   samples.sort();
-  const result = { p50: percentile(samples, 50), p99: percentile(samples, 99), mean, samples: samples.length };
-  console.log(`${name.padEnd(46)} p50 ${result.p50.toFixed(1).padStart(6)} µs   p99 ${result.p99.toFixed(1).padStart(6)} µs   mean ${result.mean.toFixed(1).padStart(6)} µs`);
-  return result;
+  best.sort();
+  const cost: Cost = {
+    all: { p50: percentile(samples, 50), p99: percentile(samples, 99), mean, samples: samples.length },
+    perMessageBest: { p50: percentile(best, 50), p99: percentile(best, 99), max: best[best.length - 1]!, messages: count },
+  };
+  const f = (x: number) => x.toFixed(1).padStart(7);
+  console.log(
+    `${name.padEnd(42)} per message (best of ${ROUNDS}): p50 ${f(cost.perMessageBest.p50)} µs  p99 ${f(cost.perMessageBest.p99)} µs` +
+      ` | all calls: p50 ${f(cost.all.p50)} µs  p99 ${f(cost.all.p99)} µs`,
+  );
+  return cost;
 }
 
 const mixed = messagesOf(corpus);
@@ -110,11 +130,20 @@ const results = {
   byCategory,
   byLanguage,
   timing: { messageLength: MESSAGE_LENGTH, rounds: ROUNDS, ...timing },
-  targetsMet: { quality: met(overall.all), qualityHeldOut: met(overall.holdout), p99: timing.mixed.p99 < targets.p99Micros },
+  targetsMet: {
+    quality: met(overall.all),
+    qualityHeldOut: met(overall.holdout),
+    p99PerMessage: timing.mixed.perMessageBest.p99 < targets.p99Micros,
+    p99AllCalls: timing.mixed.all.p99 < targets.p99Micros,
+  },
 };
 const out = fileURLToPath(new URL("./results/contact-detection.json", import.meta.url));
 mkdirSync(fileURLToPath(new URL("./results/", import.meta.url)), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\nTargets (recall ≥ ${targets.recall}, precision ≥ ${targets.precision}): overall ${met(overall.all) ? "met" : "NOT met"}, held-out ${met(overall.holdout) ? "met" : "NOT met"}; p99 < ${targets.p99Micros} µs: ${results.targetsMet.p99 ? "met" : "NOT met"}`);
+const yes = (b: boolean) => (b ? "met" : "NOT met");
+console.log(
+  `\nTargets: recall ≥ ${targets.recall} and precision ≥ ${targets.precision} overall ${yes(met(overall.all))}, held-out ${yes(met(overall.holdout))}; ` +
+    `p99 < ${targets.p99Micros} µs per message ${yes(results.targetsMet.p99PerMessage)}, over all calls ${yes(results.targetsMet.p99AllCalls)} (load average ${loadAfter[0]!.toFixed(1)})`,
+);
 console.log(`Written ${out}`);
 if (!met(overall.all)) process.exitCode = 1;
