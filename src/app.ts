@@ -66,6 +66,7 @@ import { moderationRoutes } from "./http/routes/moderation-routes.js";
 import { adminRoutes } from "./http/routes/admin-routes.js";
 import { searchRoutes } from "./http/routes/search-routes.js";
 import { opsRoutes, type ReadinessCheck } from "./http/routes/ops-routes.js";
+import { demoRoutes } from "./http/routes/demo-routes.js";
 import { createSocketServer } from "./realtime/socket-server.js";
 import { deliver, type ChatServer } from "./realtime/delivery.js";
 import { TypingRelay } from "./realtime/typing-relay.js";
@@ -309,6 +310,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   moderationRoutes(app, { guards, moderation });
   adminRoutes(app, { guards, moderation, broadcasts });
   searchRoutes(app, { guards, search });
+  await demoRoutes(app, { config });
 
   // ---- Background work ----------------------------------------------------------------------
   presence.start();

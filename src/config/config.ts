@@ -111,12 +111,15 @@ const schema = z.object({
   WEBHOOK_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
   WEBHOOK_BATCH_SIZE: int(1, 500).default(20),
   WEBHOOK_RETENTION_MS: int(60_000, 365 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
+  // The /demo page (README, "Demo page"): on unless NODE_ENV=production; DEMO=true turns it on there.
+  DEMO: bool.optional(),
 });
 
 export type Config = Readonly<
-  Omit<z.infer<typeof schema>, "NODE_ID" | "UPLOAD_DIR"> & {
+  Omit<z.infer<typeof schema>, "NODE_ID" | "UPLOAD_DIR" | "DEMO"> & {
     NODE_ID: string;
     UPLOAD_DIR: string;
+    DEMO: boolean;
   }
 >;
 
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     CORS_ORIGINS: Object.freeze(c.CORS_ORIGINS) as string[],
     NODE_ID: c.NODE_ID ?? `${hostname()}-${process.pid}`,
     UPLOAD_DIR: c.UPLOAD_DIR ?? `${c.DATA_DIR}/uploads`,
+    DEMO: c.DEMO ?? c.NODE_ENV !== "production",
   });
 }
 

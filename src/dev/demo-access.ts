@@ -8,11 +8,19 @@ import type { FastifyInstance } from "fastify";
 import jwt from "jsonwebtoken";
 import type { Config } from "../config/config.js";
 
+const DEMO_LISTINGS = [
+  { id: "demo-listing", title: "Demo listing: vintage road bike", priceCents: 25_000, currency: "EUR" },
+  { id: "demo-listing-2", title: "Demo listing: oak dining table", priceCents: 18_000, currency: "EUR" },
+] as const;
+
 export const DEMO = {
   buyer: { id: "demo-buyer", name: "Demo Buyer" },
   seller: { id: "demo-seller", name: "Demo Seller" },
   service: { id: "marketplace-backend" },
-  listing: { id: "demo-listing", title: "Demo listing: vintage road bike", priceCents: 25_000, currency: "EUR" },
+  /** The one the quick start talks about. */
+  listing: DEMO_LISTINGS[0],
+  /** All of the demo seller's listings (the /demo page offers each to the buyer). */
+  listings: DEMO_LISTINGS,
 } as const;
 
 export const DEMO_TOKENS_FILE = "demo-tokens.env";
@@ -45,7 +53,7 @@ export async function seedDemo(app: FastifyInstance, tokens: DemoTokens): Promis
   const { rows: users } = await pool.query<{ id: string }>("SELECT id FROM users WHERE id = ANY($1)", [
     [DEMO.buyer.id, DEMO.seller.id],
   ]);
-  const { rows: listings } = await pool.query<{ id: string }>("SELECT id FROM listings WHERE id = $1", [DEMO.listing.id]);
+  const { rows: listings } = await pool.query<{ id: string }>("SELECT id FROM listings WHERE id = ANY($1)", [DEMO.listings.map((l) => l.id)]);
   const present = new Set([...users, ...listings].map((r) => r.id));
   const pushed: string[] = [];
   const put = async (path: string, payload: Record<string, unknown>) => {
@@ -56,9 +64,8 @@ export async function seedDemo(app: FastifyInstance, tokens: DemoTokens): Promis
   for (const user of [DEMO.buyer, DEMO.seller]) {
     if (!present.has(user.id)) await put(`/api/internal/users/${user.id}`, { name: user.name });
   }
-  if (!present.has(DEMO.listing.id)) {
-    const { id, ...listing } = DEMO.listing;
-    await put(`/api/internal/listings/${id}`, { sellerId: DEMO.seller.id, ...listing });
+  for (const { id, ...listing } of DEMO.listings) {
+    if (!present.has(id)) await put(`/api/internal/listings/${id}`, { sellerId: DEMO.seller.id, ...listing });
   }
   return pushed;
 }

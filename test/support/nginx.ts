@@ -2,7 +2,7 @@
 // (deploy/nginx.test.conf + deploy/nginx-proxy.conf). CI installs Debian's nginx (.ci/run).
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +29,10 @@ async function freePort(): Promise<number> {
 
 export async function startNginx(upstreamPorts: [number, number]): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), "mc-nginx-"));
+  // Started as root, nginx runs its workers as `nobody`: they must reach the temp paths in here
+  // (request bodies over 16 KB, uploads, are buffered to client_body_temp), which a 0700 directory
+  // would refuse with a 500.
+  chmodSync(dir, 0o755);
   const port = await freePort();
   const conf = readFileSync(join(DEPLOY, "nginx.test.conf"), "utf8")
     .replaceAll("__DIR__", dir)

@@ -95,7 +95,8 @@ export class ChatClient {
   constructor(private readonly options: ChatClientOptions) {
     this.tokens = new TokenSource(options.token);
     this.api = new HttpApi(options.url, this.tokens);
-    this.outbox = new Outbox(options.storage, `marketchat:outbox:${new URL(options.url).host}`);
+    const host = new URL(options.url).host;
+    this.outbox = new Outbox(options.storage, () => (this.tokens.userId ? `marketchat:outbox:${host}:${this.tokens.userId}` : null));
     this.connectionState = new ConnectionStore({ status: "connecting", userId: this.tokens.userId, error: null });
     this.connection = this.connectionState;
     this.tokens.onChange(() => this.connectionState.patch({ userId: this.tokens.userId }));
@@ -116,10 +117,6 @@ export class ChatClient {
       if (!this.closed) this.connectionState.patch({ status: "reconnecting" });
     });
     this.socket.on("connect_error", (err) => this.onConnectError(err));
-    for (const pending of this.outbox.restore()) {
-      const { clientId, conversationId, ...input } = pending;
-      void this.send(conversationId, { ...input, clientId }).catch(() => undefined);
-    }
   }
 
   /** The signed-in user (the token's `sub`); null until a token was obtained. */
@@ -428,7 +425,7 @@ export class ChatClient {
         }
         const ready = this.outbox.get(clientId);
         if (!ready) throw new ChatError("aborted", "The message was discarded");
-        this.outbox.patch(clientId, { status: "sending" });
+        this.outbox.patch(clientId, { status: "sending", error: null });
         const stored = await this.request("message:send", {
           conversationId: ready.conversationId,
           clientId,
@@ -446,7 +443,8 @@ export class ChatClient {
           this.outbox.patch(clientId, { status: "failed", error, progress: null });
           throw error;
         }
-        this.outbox.patch(clientId, { status: "queued" });
+        // Kept with the entry so a view can say why it waits; cleared once it goes out.
+        this.outbox.patch(clientId, { status: "queued", error: err, progress: null });
         await sleep(retryDelay(attempt, err));
       }
     }
@@ -465,6 +463,7 @@ export class ChatClient {
 
   private onConnect(): void {
     this.connectionState.patch({ status: "connected", error: null, userId: this.tokens.userId });
+    if (!this.everConnected) this.restoreOutbox();
     for (const conversationId of this.joined.keys()) this.emitJoin(conversationId);
     const reconnect = this.everConnected;
     this.everConnected = true;
@@ -472,6 +471,17 @@ export class ChatClient {
     // After a reconnect, ask for whatever was sent while we were away; views reload their state.
     for (const id of this.lastSeq.keys()) void this.catchUp(id);
     for (const listener of [...this.reconnectListeners]) listener();
+  }
+
+  /** Sends what a previous client of this user left in the storage (same clientIds: stored once). */
+  private restoreOutbox(): void {
+    const restored = this.outbox.restore();
+    // Messages sent before the user was known get their slot now.
+    this.outbox.persist();
+    for (const { clientId, conversationId, ...input } of restored) {
+      if (this.outbox.get(clientId)) continue;
+      void this.send(conversationId, { ...input, clientId }).catch(() => undefined);
+    }
   }
 
   private onConnectError(err: Error): void {

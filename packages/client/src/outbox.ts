@@ -29,6 +29,7 @@ export interface OutgoingMessage {
   status: OutgoingStatus;
   /** Upload progress while `uploading`. */
   progress: UploadProgress | null;
+  /** Why it failed, or (while `queued` again) why the last attempt did not go through. */
   error: ChatError | null;
   createdAt: string;
 }
@@ -46,9 +47,13 @@ export class Outbox extends StateStore<readonly OutgoingMessage[]> {
   /** The picked files, kept out of the snapshot (they are not state a view renders). */
   private readonly blobs = new Map<string, UploadFile[]>();
 
+  /**
+   * `storageKey` names the user's slot in the storage (null while the user is not known yet:
+   * nothing is kept then), so users sharing a browser's storage never send each other's messages.
+   */
   constructor(
     private readonly storage: OutboxStorage | undefined,
-    private readonly storageKey: string,
+    private readonly storageKey: () => string | null,
   ) {
     super([]);
   }
@@ -91,25 +96,28 @@ export class Outbox extends StateStore<readonly OutgoingMessage[]> {
 
   /** The messages a previous client left in the storage. */
   restore(): Persisted[] {
-    if (!this.storage) return [];
+    const key = this.storageKey();
+    if (!this.storage || !key) return [];
     try {
-      const stored = JSON.parse(this.storage.getItem(this.storageKey) ?? "[]") as unknown;
+      const stored = JSON.parse(this.storage.getItem(key) ?? "[]") as unknown;
       return Array.isArray(stored) ? (stored as Persisted[]).filter((m) => typeof m?.clientId === "string" && typeof m.conversationId === "string") : [];
     } catch {
       return [];
     }
   }
 
-  private persist(): void {
-    if (!this.storage) return;
+  /** Writes the outbox to the storage (called on every change, and once the user is known). */
+  persist(): void {
+    const key = this.storageKey();
+    if (!this.storage || !key) return;
     // Messages with files still to upload cannot be resent after a reload (the files are gone);
     // failed ones would fail again.
     const kept: Persisted[] = this.getSnapshot()
       .filter((m) => !this.blobs.has(m.clientId) && m.status !== "failed")
       .map(({ clientId, conversationId, content, replyToId, attachmentIds, createdAt }) => ({ clientId, conversationId, content, replyToId, attachmentIds, createdAt }));
     try {
-      if (kept.length === 0) this.storage.removeItem(this.storageKey);
-      else this.storage.setItem(this.storageKey, JSON.stringify(kept));
+      if (kept.length === 0) this.storage.removeItem(key);
+      else this.storage.setItem(key, JSON.stringify(kept));
     } catch {
       // A full or unavailable storage only loses the across-reload guarantee.
     }
