@@ -28,6 +28,8 @@ WORKDIR /app
 # which this stage does not have yet; the build stage runs it.
 COPY package.json package-lock.json ./
 COPY packages/client/package.json packages/client/
+COPY packages/react/package.json packages/react/
+COPY packages/demo/package.json packages/demo/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund --ignore-scripts
 
@@ -71,6 +73,8 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 # package.json is needed at runtime: its "type": "module" makes dist/*.js load as ES modules.
 COPY package.json ./
 COPY --from=build /app/dist ./dist
+# The /demo page (served only when DEMO=true, since the image runs with NODE_ENV=production).
+COPY --from=build /app/packages/demo/dist ./packages/demo/dist
 # Migrations applied at start-up (MIGRATE_ON_START, default true; compose runs its migrate job
 # first and turns it off) are read from /app/prisma, found by walking up from dist/.
 COPY --from=build /app/prisma ./prisma

@@ -80,6 +80,21 @@ function shown(page: Page): Promise<[number, string][]> {
   return page.$$eval("[data-testid=message]", (els) => els.map((el) => [Number(el.getAttribute("data-seq")), (el.querySelector(".text")?.textContent ?? "").trim()] as [number, string]));
 }
 
+/** A picture of a bike, with grain so the PNG weighs about a megabyte (the upload takes a moment). */
+async function bikePhoto(path: string): Promise<void> {
+  const drawing = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="900" height="600">
+    <defs><linearGradient id="sky" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#9cc9f5"/><stop offset="1" stop-color="#e8f1fa"/></linearGradient></defs>
+    <rect width="900" height="600" fill="url(#sky)" opacity="0.85"/><rect y="430" width="900" height="170" fill="#8c9a6b" opacity="0.9"/>
+    <g fill="none" stroke="#1d2329" stroke-width="14"><circle cx="260" cy="400" r="110"/><circle cx="640" cy="400" r="110"/></g>
+    <g fill="none" stroke="#c0392b" stroke-width="16" stroke-linejoin="round" stroke-linecap="round">
+      <path d="M260 400 L390 250 L590 250 L640 400 M390 250 L460 400 L590 250 M460 400 L260 400"/><path d="M590 250 L570 190 L620 180"/><path d="M390 250 L370 210 M340 205 L410 205"/>
+    </g></svg>`);
+  await sharp({ create: { width: 900, height: 600, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 40 } } })
+    .composite([{ input: drawing }])
+    .png()
+    .toFile(path);
+}
+
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 
 // On a failure, what each page showed (in SCREENSHOT_DIR, named in the error output).
@@ -130,8 +145,8 @@ describe("the /demo page in Chromium, two nodes behind nginx", () => {
 
     // An image from the seller: a progress bar while it uploads (upload throttled, so a person
     // would see it), then the thumbnail on both pages.
-    const photo = join(SCREENSHOTS, "frame.png");
-    await sharp({ create: { width: 900, height: 600, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 60 } } }).png().toFile(photo);
+    const photo = join(mkdtempSync(join(tmpdir(), "mc-e2e-photo-")), "frame.png");
+    await bikePhoto(photo);
     const cdp = await seller.context().newCDPSession(seller);
     await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 400 * 1024 });
     await seller.getByTestId("file-input").setInputFiles(photo);
