@@ -3,21 +3,13 @@
 // upload progress, who is typing, and the composer (reply, edit, attach).
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { useChatClient, useMessages, usePresence, useSend, useTyping } from "@marketchat/react";
-import type { ChatError, ConversationView, MessageView, OutgoingMessage } from "@marketchat/client";
+import type { ChatError, ConversationView, MessageView, OfferView, OutgoingMessage } from "@marketchat/client";
 import { ago, clock, initials, price } from "./format.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂"];
 const REPORT_REASONS = ["spam", "scam", "harassment", "inappropriate", "other"];
 
-/** The offer a message of type "offer" carries (API.md, "Offers"). */
-interface OfferLike {
-  id: string;
-  amountCents: number;
-  currency: string;
-  status: string;
-  byUserId: string;
-}
-const offerOf = (m: MessageView) => (m as MessageView & { offer?: OfferLike }).offer;
+const offerOf = (m: MessageView) => (m.type === "offer" ? m.offer : undefined);
 
 export function ThreadView({ conversation, me, onError }: { conversation: ConversationView; me: string; onError: (message: string) => void }) {
   const client = useChatClient();
@@ -271,7 +263,7 @@ export function ThreadView({ conversation, me, onError }: { conversation: Conver
   );
 }
 
-async function offerAction(client: ReturnType<typeof useChatClient>, action: "accept" | "decline" | "withdraw" | "counter", offer: OfferLike) {
+async function offerAction(client: ReturnType<typeof useChatClient>, action: "accept" | "decline" | "withdraw" | "counter", offer: OfferView) {
   if (action === "accept") await client.acceptOffer(offer.id);
   else if (action === "decline") await client.declineOffer(offer.id);
   else if (action === "withdraw") await client.withdrawOffer(offer.id);
@@ -397,7 +389,7 @@ function Message({ message: m, mine, me, replied, seen, onReply, onEdit, onUnsen
   );
 }
 
-function OfferCard({ offer, me, onOffer }: { offer: OfferLike; me: string; onOffer: MessageProps["onOffer"] }) {
+function OfferCard({ offer, me, onOffer }: { offer: OfferView; me: string; onOffer: MessageProps["onOffer"] }) {
   const mine = offer.byUserId === me;
   return (
     <div className="offer-card">
