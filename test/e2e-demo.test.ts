@@ -89,7 +89,7 @@ async function bikePhoto(path: string): Promise<void> {
     <g fill="none" stroke="#c0392b" stroke-width="16" stroke-linejoin="round" stroke-linecap="round">
       <path d="M260 400 L390 250 L590 250 L640 400 M390 250 L460 400 L590 250 M460 400 L260 400"/><path d="M590 250 L570 190 L620 180"/><path d="M390 250 L370 210 M340 205 L410 205"/>
     </g></svg>`);
-  await sharp({ create: { width: 900, height: 600, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 40 } } })
+  await sharp({ create: { width: 900, height: 600, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma: 40 } } })
     .composite([{ input: drawing }])
     .png()
     .toFile(path);
@@ -163,7 +163,11 @@ describe("the /demo page in Chromium, two nodes behind nginx", () => {
     for (const page of [seller, buyer]) {
       const thumbnail = page.getByTestId("thumbnail").last();
       await thumbnail.waitFor(WAIT);
-      await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), WAIT).toBe(true);
+      await expect.poll(() => thumbnail.evaluate((el) => {
+        // Loaded, not broken (the root tsconfig has no DOM types: the shape of an <img>).
+        const img = el as unknown as { complete: boolean; naturalWidth: number };
+        return img.complete && img.naturalWidth > 0;
+      }), WAIT).toBe(true);
     }
     await shot(buyer, "demo-buyer");
     await shot(seller, "demo-seller");
