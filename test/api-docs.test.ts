@@ -8,8 +8,8 @@ import { useTestApp } from "./support/app.js";
 
 const t = useTestApp();
 
-/** Hidden routes may only be these: the docs page's own assets and CORS preflights. */
-const HIDDEN_ALLOWED = [/^\/docs(\/|$)/, /^\/demo(\/|$)/, /^\*$/];
+/** Hidden routes may only be these: the docs page's and the demo page's own assets (/demo* is the static files' wildcard) and CORS preflights. */
+const HIDDEN_ALLOWED = [/^\/docs(\/|$)/, /^\/demo([/*]|$)/, /^\*$/];
 
 /** Every route Fastify serves, read from its own route tree: [method, path]. */
 function registeredRoutes(tree: string): Array<[string, string]> {
