@@ -21,6 +21,9 @@ import { ReportRepository } from "./db/report-repository.js";
 import { BanRepository } from "./db/ban-repository.js";
 import { BroadcastRepository } from "./db/broadcast-repository.js";
 import { SearchRepository } from "./db/search-repository.js";
+import { ModerationFlagRepository } from "./db/moderation-flag-repository.js";
+import { SendModerator } from "./chat/send-moderation.js";
+import { ModerationHook } from "./webhooks/moderation-hook.js";
 import { WebhookOutbox } from "./db/webhook-outbox.js";
 import { WebhookRepository } from "./db/webhook-repository.js";
 import { ConversationService } from "./chat/conversation-service.js";
@@ -64,6 +67,8 @@ import { uploadRoutes } from "./http/routes/upload-routes.js";
 import { attachmentRoutes } from "./http/routes/attachment-routes.js";
 import { moderationRoutes } from "./http/routes/moderation-routes.js";
 import { adminRoutes } from "./http/routes/admin-routes.js";
+import { flagRoutes } from "./http/routes/flag-routes.js";
+import { FlagService } from "./chat/flag-service.js";
 import { searchRoutes } from "./http/routes/search-routes.js";
 import { opsRoutes, type ReadinessCheck } from "./http/routes/ops-routes.js";
 import { demoRoutes } from "./http/routes/demo-routes.js";
@@ -175,7 +180,37 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const conversations = new ConversationService(conversationRepo, presenter);
   const marketplace = new MarketplaceService(new UserRepository(db.pool), new ListingRepository(db.pool));
   const rateLimitedTotal = rateLimitCounter(metrics.registry);
+  const flags = new ModerationFlagRepository(db.pool);
+  const moderator = new SendModerator({
+    policy: config.CONTACT_INFO_POLICY,
+    allowedDomains: config.CONTACT_INFO_ALLOWED_DOMAINS,
+    ...(config.MODERATION_URL
+      ? {
+          hook: new ModerationHook({
+            url: config.MODERATION_URL,
+            secret: (config.MODERATION_SECRET ?? config.WEBHOOK_SECRET)!,
+            timeoutMs: config.MODERATION_TIMEOUT_MS,
+            failClosed: config.MODERATION_FAIL === "closed",
+            onFailure: (err) => log.warn({ err: err.message }, `moderation hook failed (MODERATION_FAIL=${config.MODERATION_FAIL})`),
+          }),
+        }
+      : {}),
+    ...(config.SPAM_DUPLICATE_LIMIT !== null
+      ? {
+          spam: {
+            counter: cluster.duplicates,
+            limit: config.SPAM_DUPLICATE_LIMIT,
+            windowMs: config.SPAM_DUPLICATE_WINDOW_MS,
+            minChars: config.SPAM_MIN_CHARS,
+          },
+        }
+      : {}),
+    flags,
+    onSpamRefused: () => rateLimitedTotal.inc({ rule: "spam" }),
+    onBackgroundError: logFailure,
+  });
   const messages = new MessageService({
+    moderator,
     messages: new MessageRepository(db.pool, { preparedStatements: !embedded }),
     participants,
     conversations: conversationRepo,
@@ -309,6 +344,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   attachmentRoutes(app, { guards, attachments, signer });
   moderationRoutes(app, { guards, moderation });
   adminRoutes(app, { guards, moderation, broadcasts });
+  flagRoutes(app, { guards, flags: new FlagService({ repository: flags, presenter }) });
   searchRoutes(app, { guards, search });
   await demoRoutes(app, { config });
 

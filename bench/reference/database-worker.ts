@@ -45,6 +45,7 @@ async function run(req: DatabaseRunRequest): Promise<DatabaseRunResult> {
       replyToId: null,
       attachmentIds: [],
       unreadWebhookDelayMs: null,
+      moderation: null,
     });
     if (!outcome) throw new Error(`conversation ${c.id} not found for ${c.senderId}`);
     try {

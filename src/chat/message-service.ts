@@ -8,6 +8,7 @@ import { AppError, conflict, forbidden, invalid, notFound } from "../errors/erro
 import type { PublishEvent } from "./events.js";
 import type { Presenter } from "./presenter.js";
 import { messageFor, userViewer, viewerOf } from "./message-visibility.js";
+import { moderationRefusal, type Review, type SendModerator } from "./send-moderation.js";
 import {
   editMessageInput,
   historyQuery,
@@ -34,6 +35,8 @@ export interface MessageServiceDeps {
   checkSendRate?: (userId: string) => void;
   /** Set (WEBHOOK_DELAY_MS) when webhooks are on: each message also writes the recipient's message.unread outbox row. */
   unreadWebhookDelayMs?: number;
+  /** Contact details, the moderation hook and the spam rule (chat/send-moderation.ts). */
+  moderator: SendModerator;
 }
 
 export class MessageService {
@@ -51,21 +54,31 @@ export class MessageService {
       throw invalid("content: a message needs text or attachments");
     }
     this.deps.checkSendRate?.(caller.userId);
-    const { messages, presenter } = this.deps;
+    const { messages, presenter, moderator } = this.deps;
+    const text = content === null || content.trim() === "" ? null : content;
+    const review = await moderator.reviewSend(caller, {
+      conversationId: req.conversationId,
+      clientId: req.clientId,
+      text,
+      attachmentIds,
+      replyToId: req.replyToId ?? null,
+    });
     const outcome = await messages.append({
       conversationId: req.conversationId,
       senderId: caller.userId,
       clientId: req.clientId,
-      content: content === null || content.trim() === "" ? null : content,
+      content: text,
       replyToId: req.replyToId ?? null,
       attachmentIds,
+      moderation: review.plan,
       unreadWebhookDelayMs: this.deps.unreadWebhookDelayMs ?? null,
     });
     if (!outcome) throw notFound("Conversation not found");
     try {
       if (outcome.kind === "existing") return { message: presenter.message(outcome.message, viewerOf(caller)), created: false };
-      if (outcome.kind === "refused") throw refusal(outcome.context, attachmentIds);
-      const { message: stored, context } = outcome;
+      if (outcome.kind === "refused") throw refusal(outcome.context, attachmentIds, review);
+      const { context } = outcome;
+      const stored = await moderator.afterStore(outcome.lock.client, outcome.message, context, review);
       this.deps.onStored?.();
       const shared = presenter.shared(stored);
       const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
@@ -91,12 +104,20 @@ export class MessageService {
       if (access.listingStatus === "deleted") throw conflict("This listing has been deleted: the conversation is read-only");
       const hasText = req.content.trim() !== "";
       if (!hasText && message.attachments.length === 0) throw invalid("content: a message needs text or attachments");
+      const text = hasText ? req.content : null;
+      const review = await this.deps.moderator.reviewEdit(caller, message, text);
+      const effect = this.deps.moderator.editEffect(review, access.contactPolicyApplies);
+      if (effect.block) {
+        await this.deps.messages.recordFlags(lock, message, effect.records);
+        throw moderationRefusal(review.verdict);
+      }
       const updated = this.deps.presenter.shared(
         await this.deps.messages.updateContent(
           lock,
-          message.id,
-          hasText ? req.content : null,
-          messageType(hasText ? req.content : null, message.attachments.map((a) => a.kind)),
+          message,
+          text,
+          messageType(text, message.attachments.map((a) => a.kind)),
+          effect,
         ),
       );
       await this.publishSafely({ type: "message.updated", to: [access.buyerId, access.sellerId], ...updated });
@@ -240,7 +261,7 @@ const PUBLISH_TIMEOUT_MS = 2_000;
  * Why a send stored nothing, as the contract's error, checked in this order. Mirrors the `ok`
  * condition of the send statement (db/message-repository.ts).
  */
-function refusal(context: SendContext, attachmentIds: string[]): AppError {
+function refusal(context: SendContext, attachmentIds: string[], review: Review): AppError {
   if (context.senderBanned) return forbidden("This account has been banned");
   if (context.blocked) return new AppError("blocked");
   if (context.listingStatus === "deleted") return conflict("This listing has been deleted: the conversation is read-only");
@@ -251,6 +272,7 @@ function refusal(context: SendContext, attachmentIds: string[]): AppError {
     if (!a) return invalid(`attachmentIds: ${id} is not one of your uploads`);
     if (!a.free) return invalid(`attachmentIds: ${id} is already used in another message`);
   }
+  if (context.moderationBlocked) return moderationRefusal(review.verdict);
   return conflict("The message could not be stored; try again");
 }
 

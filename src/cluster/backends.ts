@@ -12,6 +12,9 @@ import { RedisPresenceStore } from "./redis-presence-store.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { LocalRateLimiter } from "./local-rate-limiter.js";
 import { RedisRateLimiter } from "./redis-rate-limiter.js";
+import type { DuplicateCounter } from "./duplicate-counter.js";
+import { LocalDuplicateCounter } from "./local-duplicate-counter.js";
+import { RedisDuplicateCounter } from "./redis-duplicate-counter.js";
 import { connectRedis, type RedisConnections } from "./redis.js";
 
 export interface ClusterBackends<E> {
@@ -20,6 +23,8 @@ export interface ClusterBackends<E> {
   bus: EventBus<E>;
   presenceStore: PresenceStore;
   rateLimiter: RateLimiter;
+  /** The spam rule's shared count of identical texts across conversations. */
+  duplicates: DuplicateCounter;
   /** Readiness of the shared store, if there is one. */
   ping: (() => Promise<unknown>) | null;
   close(): Promise<void>;
@@ -50,6 +55,7 @@ export function createClusterBackends<E>(config: Config, log: BackendLog, hooks:
       bus,
       presenceStore: new LocalPresenceStore(),
       rateLimiter,
+      duplicates: new LocalDuplicateCounter(),
       ping: null,
       async close() {
         await bus.close();
@@ -79,6 +85,11 @@ export function createClusterBackends<E>(config: Config, log: BackendLog, hooks:
       sweepConnection: redis.presenceSweep,
     }),
     rateLimiter,
+    duplicates: new RedisDuplicateCounter(redis.command, {
+      prefix: config.REDIS_PREFIX,
+      onError: (err) => log.warn({ err: err.message }, "spam duplicate counts unavailable (Redis): allowing messages"),
+      onRecover: () => log.info("spam duplicate counts available again"),
+    }),
     ping: () => redis.command.ping(),
     async close() {
       await bus.close();

@@ -113,6 +113,30 @@ const schema = z.object({
   WEBHOOK_RETENTION_MS: int(60_000, 365 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
   // The /demo page (README, "Demo page"): on unless NODE_ENV=production; DEMO=true turns it on there.
   DEMO: bool.optional(),
+  // Trust and safety (README, "Off-platform contact details"): the contact-detail policy, the
+  // pre-send moderation hook and the duplicate-content (spam) rule.
+  CONTACT_INFO_POLICY: z.enum(["mask", "flag", "block", "off"]).default("mask"),
+  CONTACT_INFO_ALLOWED_DOMAINS: optionalString.transform((v) =>
+    v === undefined ? [] : v.split(",").map((s) => s.trim().toLowerCase().replace(/^\*?\./, "")).filter(Boolean),
+  ),
+  MODERATION_URL: url(["http", "https"]),
+  MODERATION_SECRET: optionalString,
+  MODERATION_TIMEOUT_MS: int(10, 60_000).default(300),
+  MODERATION_FAIL: z.enum(["open", "closed"]).default("open"),
+  SPAM_DUPLICATE_LIMIT: z
+    .string()
+    .default("5")
+    .transform((v, ctx) => {
+      const s = v.trim().toLowerCase();
+      if (s === "off" || s === "0") return null;
+      if (!/^\d+$/.test(s) || Number(s) > 10_000) {
+        ctx.addIssue({ code: "custom", message: "must be a number of conversations (1-10000), or off / 0" });
+        return z.NEVER;
+      }
+      return Number(s);
+    }),
+  SPAM_DUPLICATE_WINDOW_MS: int(1000, 24 * 3_600_000).default(10 * 60_000),
+  SPAM_MIN_CHARS: int(1, 4000).default(12),
 });
 
 export type Config = Readonly<
@@ -157,6 +181,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (c.REDIS_URL && c.REDIS_CLUSTER_NODES) {
     throw new ConfigError("REDIS_CLUSTER_NODES", "must not be set together with REDIS_URL: choose one");
+  }
+  if (c.MODERATION_URL && !c.MODERATION_SECRET && !c.WEBHOOK_SECRET) {
+    throw new ConfigError("MODERATION_SECRET", "is required when MODERATION_URL is set (or WEBHOOK_SECRET, which it defaults to)");
   }
   if (c.WEBHOOK_URL && !c.WEBHOOK_SECRET) {
     throw new ConfigError("WEBHOOK_SECRET", "is required when WEBHOOK_URL is set");

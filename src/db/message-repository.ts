@@ -13,6 +13,7 @@ import type { AttachmentRecord, MessageRecord } from "./records.js";
 import type { ListingStatus } from "../contract/shapes.js";
 import { isUniqueViolation } from "./database.js";
 import { KeyedMutex } from "./keyed-mutex.js";
+import type { FlagDraft, SendModeration } from "./moderation-flag-repository.js";
 
 export interface SendContext {
   buyerId: string;
@@ -24,6 +25,12 @@ export interface SendContext {
   replyOk: boolean;
   /** The requested attachments that belong to the sender, with whether they are still free. */
   attachments: { id: string; kind: "image" | "file"; free: boolean }[];
+  /** The conversation's two latest messages before this one, oldest first (split numbers). */
+  recent: { senderId: string | null; content: string | null }[];
+  /** Listing active and no offer accepted: the contact-detail policy applies. */
+  contactPolicyApplies: boolean;
+  /** Refused by the moderation effect (contact policy `block` or the hook's block). */
+  moderationBlocked: boolean;
 }
 
 export interface SendInput {
@@ -34,6 +41,8 @@ export interface SendInput {
   content: string | null;
   replyToId: string | null;
   attachmentIds: string[];
+  /** Contact details and the moderation hook's verdict, applied by the statement; null: nothing found. */
+  moderation: SendModeration | null;
   /** Delay of the recipient's message.unread webhook row, written by the same statement; null: webhooks off. */
   unreadWebhookDelayMs: number | null;
 }
@@ -49,6 +58,8 @@ export interface MessageAccess {
   buyerId: string;
   sellerId: string;
   listingStatus: ListingStatus;
+  /** Listing active and no offer accepted: the contact-detail policy applies (to an edit). */
+  contactPolicyApplies: boolean;
 }
 
 /** The advisory lock key of a conversation (any two conversations colliding just share a queue). */
@@ -65,9 +76,51 @@ const UNREAD_WEBHOOK_CTE = `, w AS (
            SELECT 'message.unread',
                   jsonb_build_object('userId', CASE WHEN ok.buyer_id = $2 THEN ok.seller_id ELSE ok.buyer_id END,
                                      'conversationId', m.conversation_id, 'messageId', m.id, 'seq', m.seq),
-                  m.created_at + $7::int * interval '1 millisecond'
+                  m.created_at + $8::int * interval '1 millisecond'
            FROM m, ok
          )`;
+
+/**
+ * Whether an offer in the conversation was accepted: that lifts the contact-detail policy
+ * (API.md, "Off-platform contact details"). The one place that reads it.
+ * TODO(offers): `c.offer_accepted_at IS NOT NULL` once the offers column has landed.
+ */
+const OFFER_ACCEPTED_SQL = (_conversation: string) => `false`;
+
+/**
+ * Whether the contact-detail policy applies to a message in conversation `c` about listing `l`:
+ * while the listing is active and no offer was accepted. The send statement decides it under the
+ * conversation's lock; edits read it with the message (lockMessage).
+ */
+const CONTACT_POLICY_APPLIES_SQL = `(l.status = 'active' AND NOT ${OFFER_ACCEPTED_SQL("c")})`;
+
+/**
+ * The moderation effect ($7, a SendModeration as JSON, or null) that holds for this message:
+ * `applied` while the contact policy applies, `otherwise` when it does not.
+ */
+const EFFECT_SQL = `($7::jsonb -> (CASE WHEN ctx.contact_policy_applies THEN 'applied' ELSE 'otherwise' END))`;
+
+/**
+ * Rows for GET /api/admin/flags, written when the message is stored or refused by moderation
+ * (nothing else stored): a contact detail found while the policy does not apply is "recorded".
+ */
+const FLAGS_CTE = `, flagged AS (
+  INSERT INTO moderation_flags (rule, action, conversation_id, sender_id, message_id, kinds, spans, reason)
+  SELECT (r->>'rule')::flag_rule,
+         (CASE WHEN r->>'rule' = 'contact_info' AND NOT ctx.contact_policy_applies THEN 'recorded' ELSE r->>'action' END)::flag_action,
+         ctx.id, $2, (SELECT id FROM m),
+         ARRAY(SELECT jsonb_array_elements_text(r->'kinds')), r->'spans', r->>'reason'
+  FROM ctx, jsonb_array_elements(COALESCE($7::jsonb->'flags', '[]'::jsonb)) r
+  WHERE EXISTS (SELECT 1 FROM m)
+     OR (ctx.existing IS NULL AND NOT ctx.sender_banned AND NOT ctx.blocked AND COALESCE((${EFFECT_SQL}->>'block')::boolean, false))
+)`;
+
+/** Inserts FlagDraft rows given as a JSON array (parameters: conversation, sender, message, rows). */
+const INSERT_FLAGS_SQL = (conversation: string, sender: string, message: string, records: string) => `
+  INSERT INTO moderation_flags (rule, action, conversation_id, sender_id, message_id, kinds, spans, reason)
+  SELECT (r->>'rule')::flag_rule, (r->>'action')::flag_action, ${conversation}::uuid, ${sender}, ${message}::uuid,
+         ARRAY(SELECT jsonb_array_elements_text(r->'kinds')), r->'spans', r->>'reason'
+  FROM jsonb_array_elements(${records}::jsonb) r`;
 
 /**
  * The send statement. \`ctx\` reads what the rules check and takes the advisory lock: it is
@@ -88,7 +141,12 @@ WITH ctx AS (
             WHERE m.conversation_id = c.id AND m.sender_id = $2 AND m.client_id = $3) x) AS existing,
          ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $5 AND r.conversation_id = c.id)) AS reply_ok,
          COALESCE((SELECT json_agg(json_build_object('id', a.id, 'kind', a.kind, 'free', a.message_id IS NULL))
-                   FROM attachments a WHERE a.id = ANY($6::uuid[]) AND a.uploader_id = $2), '[]'::json) AS attachments
+                   FROM attachments a WHERE a.id = ANY($6::uuid[]) AND a.uploader_id = $2), '[]'::json) AS attachments,
+         -- The two latest messages: a number split over consecutive messages of one sender is
+         -- looked for in them once this one is stored (chat/contact-policy.ts). Two index rows.
+         (SELECT json_agg(json_build_object('senderId', t.sender_id, 'content', t.content) ORDER BY t.seq)
+            FROM messages t WHERE t.conversation_id = c.id AND t.seq > c.last_seq - 2) AS recent,
+         ${CONTACT_POLICY_APPLIES_SQL} AS contact_policy_applies
   FROM conversations c JOIN listings l ON l.id = c.listing_id
   WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))
 ), claimable AS (
@@ -98,16 +156,19 @@ WITH ctx AS (
   SELECT ctx.*, claimable.* FROM ctx, claimable
   WHERE NOT ctx.sender_banned AND NOT ctx.blocked AND ctx.listing_status <> 'deleted' AND ctx.reply_ok
     AND ctx.existing IS NULL AND claimable.n = cardinality($6::uuid[])
+    AND NOT COALESCE((${EFFECT_SQL}->>'block')::boolean, false)
 ), c AS (
   UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(), updated_at = now()
   FROM ok WHERE conversations.id = ok.id
   RETURNING conversations.id, conversations.last_seq, conversations.last_activity_at
 ), m AS (
-  INSERT INTO messages (conversation_id, seq, sender_id, client_id, type, content, reply_to_id, created_at)
+  INSERT INTO messages (conversation_id, seq, sender_id, client_id, type, content, reply_to_id, created_at, flags, masked_content)
   SELECT c.id, c.last_seq, $2, $3,
          (CASE WHEN ok.n = 0 THEN 'text' WHEN $4::text IS NOT NULL THEN 'mixed'
                WHEN ok.images THEN 'image' WHEN ok.files THEN 'file' ELSE 'mixed' END)::message_type,
-         $4, $5, c.last_activity_at
+         $4, $5, c.last_activity_at,
+         ARRAY(SELECT jsonb_array_elements_text(COALESCE(${EFFECT_SQL.replaceAll("ctx.", "ok.")}->'flags', '[]'::jsonb))),
+         ${EFFECT_SQL.replaceAll("ctx.", "ok.")}->>'masked'
   FROM c, ok
   RETURNING *
 ), pointer AS (
@@ -117,9 +178,10 @@ WITH ctx AS (
   UPDATE attachments SET message_id = (SELECT id FROM m), position = array_position($6::uuid[], id)
   WHERE id = ANY($6::uuid[]) AND uploader_id = $2 AND message_id IS NULL AND EXISTS (SELECT 1 FROM m)
   RETURNING id, kind, mime_type, name, size, width, height, thumbnail_key, position
-)${webhook ? UNREAD_WEBHOOK_CTE : ""}
+)${FLAGS_CTE}${webhook ? UNREAD_WEBHOOK_CTE : ""}
 SELECT ctx.id AS conversation_id, ctx.buyer_id, ctx.seller_id, ctx.listing_status, ctx.sender_banned, ctx.blocked,
-       ctx.existing, ctx.reply_ok, ctx.attachments,
+       ctx.existing, ctx.reply_ok, ctx.attachments, ctx.recent, ctx.contact_policy_applies,
+       COALESCE((${EFFECT_SQL}->>'block')::boolean, false) AS moderation_blocked,
        (SELECT row_to_json(x) FROM (
           SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
                  m.reply_to_id, m.created_at, m.edited_at, m.deleted_at, COALESCE(m.flags, '{}') AS flags, m.masked_content,
@@ -250,6 +312,7 @@ export class MessageRepository {
       ({ rows: [row] } = await client.query<SendRow>(
         statement(this.prepared, webhook ? "chat_send_webhook" : "chat_send", webhook ? SEND_SQL_WEBHOOK : SEND_SQL_PLAIN, [
           input.conversationId, input.senderId, input.clientId, input.content, input.replyToId, input.attachmentIds,
+          input.moderation ? JSON.stringify(input.moderation) : null,
           ...(webhook ? [input.unreadWebhookDelayMs] : []),
         ]),
       ));
@@ -279,6 +342,9 @@ export class MessageRepository {
       existing: row.existing ? toMessageRecord(row.existing) : null,
       replyOk: row.reply_ok,
       attachments: row.attachments,
+      recent: row.recent ?? [],
+      contactPolicyApplies: row.contact_policy_applies,
+      moderationBlocked: row.moderation_blocked,
     };
     if (row.inserted) return { kind: "stored", lock, message: toMessageRecord(row.inserted), context };
     if (context.existing) return { kind: "existing", lock, message: context.existing };
@@ -305,11 +371,14 @@ export class MessageRepository {
   ): Promise<{ lock: ConversationLock; access: MessageAccess } | null> {
     // Keyed by message locally: edits and unsends of one message queue here; the advisory lock
     // on the conversation orders them across nodes.
-    const locked = await this.lockAndRead<MessageRow & { buyer_id: string; seller_id: string; listing_status: ListingStatus }>(
+    const locked = await this.lockAndRead<
+      MessageRow & { buyer_id: string; seller_id: string; listing_status: ListingStatus; contact_policy_applies: boolean }
+    >(
       `m:${messageId}`,
       "chat_message_lock",
       `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked,
-              c.buyer_id, c.seller_id, l.status::text AS listing_status, ${MESSAGE_COLUMNS}
+              c.buyer_id, c.seller_id, l.status::text AS listing_status,
+              ${CONTACT_POLICY_APPLIES_SQL} AS contact_policy_applies, ${MESSAGE_COLUMNS}
        FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN listings l ON l.id = c.listing_id
        WHERE m.id = $1 AND ($3 OR c.buyer_id = $2 OR c.seller_id = $2)`,
       [messageId, userId, admin],
@@ -323,22 +392,36 @@ export class MessageRepository {
         buyerId: row.buyer_id,
         sellerId: row.seller_id,
         listingStatus: row.listing_status,
+        contactPolicyApplies: row.contact_policy_applies,
       },
     };
   }
 
+  /**
+   * An edit: the new content with its moderation effect (flags and masked text, detected again),
+   * and the flag rows of what was found, in one statement.
+   */
   async updateContent(
     lock: ConversationLock,
-    messageId: string,
+    message: { id: string; conversationId: string; senderId: string },
     content: string | null,
     type: MessageRecord["type"],
+    moderation: { flags: string[]; masked: string | null; records: FlagDraft[] },
   ): Promise<MessageRecord> {
     const { rows } = await lock.client.query<MessageRow>(
-      `WITH u AS (UPDATE messages SET content = $2, type = $3::message_type, edited_at = now() WHERE id = $1 RETURNING *)
+      `WITH u AS (
+         UPDATE messages SET content = $2, type = $3::message_type, edited_at = now(), flags = $4::text[], masked_content = $5
+         WHERE id = $1 RETURNING *
+       ), f AS (${INSERT_FLAGS_SQL("$6", "$7", "$1", "$8")})
        SELECT ${MESSAGE_COLUMNS} FROM u m`,
-      [messageId, content, type],
+      [message.id, content, type, moderation.flags, moderation.masked, message.conversationId, message.senderId, JSON.stringify(moderation.records)],
     );
     return toMessageRecord(rows[0]!);
+  }
+
+  /** Flag rows of an edit that was refused (nothing changed). */
+  async recordFlags(lock: ConversationLock, message: { id: string; conversationId: string; senderId: string }, records: FlagDraft[]): Promise<void> {
+    await lock.client.query(INSERT_FLAGS_SQL("$1", "$2", "$3", "$4"), [message.conversationId, message.senderId, message.id, JSON.stringify(records)]);
   }
 
   /** Unsend: the tombstone stays; content and attachment rows go. Returns the storage keys to delete. */
@@ -383,6 +466,9 @@ interface SendRow {
   existing: MessageRow | null;
   reply_ok: boolean;
   attachments: SendContext["attachments"];
+  recent: SendContext["recent"] | null;
+  contact_policy_applies: boolean;
+  moderation_blocked: boolean;
   inserted: MessageRow | null;
 }
 
