@@ -108,13 +108,13 @@ export class MessageService {
       const review = await this.deps.moderator.reviewEdit(caller, message, text);
       const effect = this.deps.moderator.editEffect(review, access.contactPolicyApplies);
       if (effect.block) {
-        await this.deps.messages.recordFlags(lock, message, effect.records);
+        await this.deps.messages.recordFlags(lock, { ...message, senderId: caller.userId }, effect.records);
         throw moderationRefusal(review.verdict);
       }
       const updated = this.deps.presenter.shared(
         await this.deps.messages.updateContent(
           lock,
-          message,
+          { ...message, senderId: caller.userId },
           text,
           messageType(text, message.attachments.map((a) => a.kind)),
           effect,

@@ -85,12 +85,13 @@ export class SendModerator {
    */
   async afterStore(client: pg.PoolClient, stored: MessageRecord, context: SendContext, review: Review): Promise<MessageRecord> {
     const { policy } = this.options;
-    if (policy === "off" || review.text === null || review.plan?.applied.block) return stored;
-    const split = splitContactSpans(review.text, stored.senderId, context.recent, review.contact, this.detector);
+    const senderId = stored.senderId;
+    if (policy === "off" || review.text === null || senderId === null || review.plan?.applied.block) return stored;
+    const split = splitContactSpans(review.text, senderId, context.recent, review.contact, this.detector);
     if (split.length === 0) return stored;
     const masked = maskedSpans(policy, context.contactPolicyApplies, review.contact, review.verdict, review.text);
     const { effect, flag } = planSplitAmendment(review.text, policy, context.contactPolicyApplies, stored, masked, split);
-    return this.options.flags.amendStored(client, stored.id, effect, { ...flag, conversationId: stored.conversationId, senderId: stored.senderId });
+    return this.options.flags.amendStored(client, stored.id, effect, { ...flag, conversationId: stored.conversationId, senderId });
   }
 
   /** The effect of an edit, now that the policy's applicability is known, and its flag rows. */
