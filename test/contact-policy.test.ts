@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import {
@@ -279,6 +280,27 @@ describe("policy × listing state", () => {
       });
     }
   }
+});
+
+describe("policy × offer state", () => {
+  it("an accepted offer lifts the policy: later messages are shown as sent and only recorded", async () => {
+    const { app } = byPolicy.mask!;
+    const c = await makeConversation(app);
+    expect((await send(app, c.buyerToken, c.conversationId, TEXT)).json().flags).toEqual(["contact_info"]);
+    // What accepting an offer writes (the offers feature sets it in the accept's transaction).
+    const db = new pg.Client({ connectionString: env.databaseUrl });
+    await db.connect();
+    try {
+      await db.query("UPDATE conversations SET offer_accepted_at = now() WHERE id = $1", [c.conversationId]);
+    } finally {
+      await db.end();
+    }
+    const after = await send(app, c.buyerToken, c.conversationId, TEXT);
+    expect(after.json()).toMatchObject({ content: TEXT, flags: [] });
+    const seen = await history(app, c.sellerToken, c.conversationId);
+    expect(seen.map((m) => m.content)).toEqual([MASKED, TEXT]);
+    expect((await flagsFor(app, c.conversationId)).map((f) => f.action)).toEqual(["recorded", "masked"]);
+  });
 });
 
 describe("GET /api/admin/flags", () => {

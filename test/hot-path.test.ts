@@ -82,6 +82,50 @@ describe("per-message budget", () => {
     }
   });
 
+  it("contact details cost nothing more (detected in the process, written by the same statement); a text long enough for the spam rule costs 1 Redis script", async () => {
+    const c = await makeConversation(app);
+    const buyer = await connectSocket(url, c.buyerToken);
+    try {
+      const send = async (content: string) => {
+        const ack = await emitAck<{ ok: boolean; data: { flags: string[] } }>(buyer, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content });
+        expect(ack.ok).toBe(true);
+        return ack.data;
+      };
+      await send("warm-up");
+      await poolIdle();
+      // Short (under SPAM_MIN_CHARS once normalized) with a phone number: masked, same budget.
+      let before = counters();
+      expect((await send("06 12 34 56 78")).flags).toEqual(["contact_info"]);
+      await expect.poll(() => counters().statements - before.statements).toBe(2);
+      expect(counters().redis - before.redis).toBe(1);
+      // Long enough to count for the spam rule: one EVALSHA before the statement, still 2 statements.
+      await poolIdle();
+      before = counters();
+      expect((await send("Is the sofa still available this weekend?")).flags).toEqual([]);
+      await expect.poll(() => counters().statements - before.statements).toBe(2);
+      const after = counters();
+      expect(after.redis - before.redis).toBe(2);
+      expect(after.publish - before.publish).toBe(1);
+    } finally {
+      buyer.close();
+    }
+  });
+
+  it("a number completed over consecutive messages costs one more statement, only for the message that completes it", async () => {
+    const c = await makeConversation(app);
+    const send = (content: string) => app.inject({ method: "POST", url: `/api/conversations/${c.conversationId}/messages`, headers: auth(c.buyerToken), payload: { clientId: randomUUID(), content } });
+    expect((await send("06 12")).statusCode).toBe(201);
+    await poolIdle();
+    let before = counters().statements;
+    expect((await send("34")).json().flags).toEqual([]);
+    await poolIdle();
+    expect(counters().statements - before).toBe(2);
+    before = counters().statements;
+    expect((await send("56 78")).json().flags).toEqual(["contact_info"]);
+    await poolIdle();
+    expect(counters().statements - before).toBe(3);
+  });
+
   it("a resend of a stored clientId costs 2 statements and publishes nothing", async () => {
     const c = await makeConversation(app);
     const body = { clientId: randomUUID(), content: "once" };

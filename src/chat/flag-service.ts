@@ -26,7 +26,7 @@ export interface FlagView {
   createdAt: string;
 }
 
-const flagsQuery = z.object({
+export const flagsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   rule: z.enum(["contact_info", "moderation", "spam"]).optional(),
   cursor: z.string().max(200).optional(),

@@ -83,9 +83,8 @@ const UNREAD_WEBHOOK_CTE = `, w AS (
 /**
  * Whether an offer in the conversation was accepted: that lifts the contact-detail policy
  * (API.md, "Off-platform contact details"). The one place that reads it.
- * TODO(offers): `c.offer_accepted_at IS NOT NULL` once the offers column has landed.
  */
-const OFFER_ACCEPTED_SQL = (_conversation: string) => `false`;
+const OFFER_ACCEPTED_SQL = (conversation: string) => `${conversation}.offer_accepted_at IS NOT NULL`;
 
 /**
  * Whether the contact-detail policy applies to a message in conversation `c` about listing `l`:

@@ -3,6 +3,7 @@
 // compile time against the TypeScript shape it documents (src/contract/shapes.ts and the
 // services' views), so a field added to a shape fails the type check until it is documented here.
 import { z } from "zod";
+import type { FlagView } from "../../chat/flag-service.js";
 import type {
   AttachmentView,
   BlockView,
@@ -189,6 +190,23 @@ export const reportShape = named(
     resolvedById: z.string().nullable(),
   }),
 );
+export const flagShape = named(
+  "ModerationFlag",
+  z.object({
+    id: z.string(),
+    rule: z.enum(["contact_info", "moderation", "spam"]),
+    action: z.enum(["masked", "flagged", "blocked", "recorded", "rate_limited"]),
+    conversationId: z.string(),
+    conversation: z.object({ id: z.string(), listingId: z.string().nullable(), buyerId: z.string(), sellerId: z.string() }).nullable(),
+    senderId: z.string(),
+    messageId: z.string().nullable(),
+    message: messageShape.nullable().describe("as sent; null when nothing was stored"),
+    kinds: z.array(z.string()),
+    spans: z.array(z.object({ start: z.number().int(), end: z.number().int(), kind: z.string(), text: z.string() })),
+    reason: z.string().nullable(),
+    createdAt: timestamp,
+  }),
+);
 export const broadcastShape = named("Broadcast", z.object({ id: z.string(), content: z.string(), createdAt: timestamp }));
 export const messageDeletedShape = named(
   "MessageDeleted",
@@ -218,6 +236,7 @@ exact<Documented<typeof searchResultShape, SearchResult>>();
 exact<Documented<typeof blockShape, BlockView>>();
 exact<Documented<typeof reportReceiptShape, ReportReceipt>>();
 exact<Documented<typeof reportShape, ReportView>>();
+exact<Documented<typeof flagShape, FlagView>>();
 exact<Documented<typeof broadcastShape, BroadcastPayload>>();
 exact<Documented<typeof messageDeletedShape, MessageDeletedPayload>>();
 exact<Documented<typeof messageReadShape, MessageReadPayload>>();
