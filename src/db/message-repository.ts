@@ -91,7 +91,7 @@ const OFFER_ACCEPTED_SQL = (conversation: string) => `${conversation}.offer_acce
  * while the listing is active and no offer was accepted. The send statement decides it under the
  * conversation's lock; edits read it with the message (lockMessage).
  */
-const CONTACT_POLICY_APPLIES_SQL = `(l.status = 'active' AND NOT ${OFFER_ACCEPTED_SQL("c")})`;
+const CONTACT_POLICY_APPLIES_SQL = `COALESCE(l.status = 'active' AND NOT ${OFFER_ACCEPTED_SQL("c")}, false)`;
 
 /**
  * The moderation effect ($7, a SendModeration as JSON, or null) that holds for this message:
