@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 import type { DuplicateCounter, DuplicateDecision } from "./duplicate-counter.js";
 
 export interface RedisDuplicateCounterOptions {
@@ -24,7 +24,7 @@ export class RedisDuplicateCounter implements DuplicateCounter {
   private readonly timeoutMs: number;
   private failing = false;
 
-  constructor(redis: Redis, private readonly options: RedisDuplicateCounterOptions) {
+  constructor(redis: RedisClient, private readonly options: RedisDuplicateCounterOptions) {
     this.redis = defineScript(redis);
     this.timeoutMs = options.timeoutMs ?? 250;
   }
@@ -77,7 +77,7 @@ redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], window)
 return { 1, 0 }`;
 
-function defineScript(redis: Redis): DuplicateCommands {
+function defineScript(redis: RedisClient): DuplicateCommands {
   const target = redis as unknown as Partial<DuplicateCommands>;
   if (typeof target.mcDuplicate !== "function") redis.defineCommand("mcDuplicate", { numberOfKeys: 1, lua: DUPLICATE_LUA });
   return target as DuplicateCommands;
