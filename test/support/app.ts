@@ -9,7 +9,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from "../../src/contr
 import { rm } from "node:fs/promises";
 import { createTestDatabase } from "./database.js";
 import { createEmbeddedDataDir } from "./embedded-template.js";
-import { REDIS_ENV, uniqueName } from "./env.js";
+import { redisEnv, uniqueName } from "./env.js";
 import { TEST_SECRET, serviceToken, token } from "./tokens.js";
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -69,10 +69,6 @@ export function testConfig(env: TestEnv, overrides: Record<string, string | unde
  * This run's Redis (REDIS_URL, or REDIS_CLUSTER_NODES in the redis-cluster project), unless the
  * overrides choose (`REDIS_URL: undefined` for the in-memory backends, or another URL).
  */
-export function redisEnv(overrides: Record<string, string | undefined>): Record<string, string> {
-  return "REDIS_URL" in overrides || "REDIS_CLUSTER_NODES" in overrides ? {} : REDIS_ENV;
-}
-
 export async function startApp(env: TestEnv, overrides: Record<string, string | undefined> = {}) {
   const app = await buildApp(testConfig(env, overrides));
   await app.listen({ port: 0, host: "127.0.0.1" });

@@ -6,7 +6,8 @@ import { createInterface } from "node:readline";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TEST_SECRET } from "./tokens.js";
-import { redisEnv, type TestEnv } from "./app.js";
+import type { TestEnv } from "./app.js";
+import { redisEnv } from "./env.js";
 
 // Not `new URL("../..", import.meta.url)`: in DOM-environment test files (test/react-hooks.test.ts)
 // vitest rewrites that pattern into a URL relative to the page.

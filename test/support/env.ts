@@ -27,6 +27,11 @@ export const REDIS_TARGET: RedisTarget = REDIS_CLUSTER_NODES
 /** The node's Redis variable for this run: REDIS_URL, or REDIS_CLUSTER_NODES on the cluster. */
 export const REDIS_ENV: Record<string, string> = REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES } : { REDIS_URL };
 
+/** REDIS_ENV unless the test sets its own Redis variable. */
+export function redisEnv(overrides: Record<string, string | undefined>): Record<string, string> {
+  return "REDIS_URL" in overrides || "REDIS_CLUSTER_NODES" in overrides ? {} : REDIS_ENV;
+}
+
 /** A plain command connection for tests (a Cluster client on the cluster). */
 export function testRedis(): RedisClient {
   return "url" in REDIS_TARGET ? new Redis(REDIS_TARGET.url) : new Cluster(REDIS_TARGET.clusterNodes as { host: string; port: number }[]);
