@@ -31,8 +31,8 @@ module.exports = {
     {
       name: "leaves-import-no-layer",
       severity: "error",
-      comment: "errors/ and config/ are below every layer.",
-      from: { path: "^src/(errors|config)/" },
+      comment: "errors/, config/ and util/ are below every layer.",
+      from: { path: "^src/(errors|config|util)/" },
       // media/file-types.ts is a static table (known upload types) that UPLOAD_FILE_TYPES is checked against.
       to: { path: "^src/(http|realtime|chat|db|cluster|media|webhooks|auth|dev)/", pathNot: "^src/media/file-types\\.ts$" },
     },

@@ -209,9 +209,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     onSpamRefused: () => rateLimitedTotal.inc({ rule: "spam" }),
     onBackgroundError: logFailure,
   });
+  const messageRepo = new MessageRepository(db.pool, { preparedStatements: !embedded });
   const messages = new MessageService({
     moderator,
-    messages: new MessageRepository(db.pool, { preparedStatements: !embedded }),
+    messages: messageRepo,
     participants,
     conversations: conversationRepo,
     presenter,
@@ -255,6 +256,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const moderation = new ModerationService({
     blocks: new BlockRepository(db.prisma),
     reports: new ReportRepository(db.prisma, outbox),
+    messages: messageRepo,
     bans: new BanRepository(db.prisma, outbox),
     presenter,
     publish,

@@ -6,6 +6,7 @@ import { invalid } from "../errors/errors.js";
 import type { BroadcastPayload, PublishEvent } from "./events.js";
 import { broadcastInput, broadcastsQuery, parse, uuid } from "./schemas.js";
 import type { Page } from "../contract/shapes.js";
+import { withTimeout } from "../util/with-timeout.js";
 
 export interface BroadcastServiceDeps {
   broadcasts: BroadcastRepository;
@@ -26,18 +27,10 @@ export class BroadcastService {
   async create(caller: Principal, body: unknown): Promise<BroadcastPayload> {
     const { content } = parse(broadcastInput, body);
     const broadcast = view(await this.deps.broadcasts.create(content, caller.userId));
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.deps.publish({ type: "broadcast.created", broadcast }),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error("publish timed out")), PUBLISH_TIMEOUT_MS);
-        }),
-      ]);
+      await withTimeout(this.deps.publish({ type: "broadcast.created", broadcast }), PUBLISH_TIMEOUT_MS, "publish timed out");
     } catch (err) {
       this.deps.onBackgroundError(err, "publish broadcast.created");
-    } finally {
-      clearTimeout(timer);
     }
     return broadcast;
   }

@@ -19,6 +19,7 @@ import {
   uuid,
 } from "./schemas.js";
 import type { MessagePage, MessageType, MessageView, UnreadSummary } from "../contract/shapes.js";
+import { withTimeout } from "../util/with-timeout.js";
 
 export interface MessageServiceDeps {
   messages: MessageRepository;
@@ -223,18 +224,10 @@ export class MessageService {
    * catch up by seq (README, "Catching up"). Bounded so a Redis outage cannot hold the lock long.
    */
   private async publishSafely(event: Parameters<PublishEvent>[0]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.deps.publish(event),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error("publish timed out")), PUBLISH_TIMEOUT_MS);
-        }),
-      ]);
+      await withTimeout(this.deps.publish(event), PUBLISH_TIMEOUT_MS, "publish timed out");
     } catch (err) {
       this.deps.onBackgroundError(err, `publish ${event.type}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

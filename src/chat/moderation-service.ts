@@ -7,6 +7,8 @@
 import type { Principal } from "../auth/token-verifier.js";
 import type { BanRepository } from "../db/ban-repository.js";
 import type { BlockPosition, BlockRecord, BlockRepository } from "../db/block-repository.js";
+import type { MessageRepository } from "../db/message-repository.js";
+import type { MessageRecord } from "../db/records.js";
 import type { ReportPosition, ReportRecord, ReportRepository } from "../db/report-repository.js";
 import { AppError, invalid, notFound } from "../errors/errors.js";
 import type { PublishEvent } from "./events.js";
@@ -14,10 +16,13 @@ import type { Presenter } from "./presenter.js";
 import { ADMIN_VIEW } from "./message-visibility.js";
 import { adminReportsQuery, blockInput, blocksQuery, externalId, parse, reportInput, uuid } from "./schemas.js";
 import type { BlockView, Page, ReportReceipt, ReportView } from "../contract/shapes.js";
+import { withTimeout } from "../util/with-timeout.js";
 
 export interface ModerationServiceDeps {
   blocks: BlockRepository;
   reports: ReportRepository;
+  /** The reported messages as they are now, for the admin's queue. */
+  messages: Pick<MessageRepository, "findByIds">;
   bans: BanRepository;
   presenter: Presenter;
   publish: PublishEvent;
@@ -101,7 +106,7 @@ export class ModerationService {
       },
       // The webhook carries no message: its signed attachment URLs would expire before a retry.
       (report) => {
-        const { message: _message, ...data } = this.reportView(report);
+        const { message: _message, ...data } = this.reportView(report, new Map());
         return { type: "report.created", data: { report: data } };
       },
     );
@@ -118,8 +123,9 @@ export class ModerationService {
       ...(after ? { after } : {}),
     });
     const last = page.items.at(-1);
+    const messages = await this.reportedMessages(page.items);
     return {
-      items: page.items.map((r) => this.reportView(r)),
+      items: page.items.map((r) => this.reportView(r, messages)),
       nextCursor: page.more && last ? encodeCursor(last.createdAt, last.id) : null,
     };
   }
@@ -129,7 +135,7 @@ export class ModerationService {
     if (!uuid.safeParse(reportId).success) throw notFound("Report not found");
     const report = await this.deps.reports.resolve(reportId, caller.userId);
     if (!report) throw notFound("Report not found");
-    return this.reportView(report);
+    return this.reportView(report, await this.reportedMessages([report]));
   }
 
   // --- bans ---------------------------------------------------------------------------------
@@ -169,7 +175,14 @@ export class ModerationService {
     );
   }
 
-  private reportView(r: ReportRecord): ReportView {
+  /** One query for a page of reports' messages. */
+  private async reportedMessages(reports: ReportRecord[]): Promise<Map<string, MessageRecord>> {
+    const ids = [...new Set(reports.flatMap((r) => (r.messageId ? [r.messageId] : [])))];
+    return new Map((await this.deps.messages.findByIds(ids)).map((m) => [m.id, m]));
+  }
+
+  private reportView(r: ReportRecord, messages: ReadonlyMap<string, MessageRecord>): ReportView {
+    const message = r.messageId ? messages.get(r.messageId) : undefined;
     return {
       id: r.id,
       status: r.status,
@@ -179,7 +192,7 @@ export class ModerationService {
       userId: r.userId,
       messageId: r.messageId,
       conversationId: r.conversationId,
-      message: r.message ? this.deps.presenter.message(r.message, ADMIN_VIEW) : null,
+      message: message ? this.deps.presenter.message(message, ADMIN_VIEW) : null,
       createdAt: r.createdAt.toISOString(),
       resolvedAt: r.resolvedAt?.toISOString() ?? null,
       resolvedById: r.resolvedById,
@@ -222,16 +235,3 @@ function decodeReportCursor(cursor: string): ReportPosition {
   return { createdAt: at, id };
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -1,5 +1,6 @@
 import type { RedisClient } from "./redis.js";
 import type { DuplicateCounter, DuplicateDecision } from "./duplicate-counter.js";
+import { withTimeout } from "../util/with-timeout.js";
 
 export interface RedisDuplicateCounterOptions {
   /** REDIS_PREFIX: keys are `<prefix>:dup:<key>`. */
@@ -31,14 +32,8 @@ export class RedisDuplicateCounter implements DuplicateCounter {
 
   async admit(key: string, member: string, limit: number, windowMs: number): Promise<DuplicateDecision> {
     const call = this.redis.mcDuplicate(`${this.options.prefix}:dup:${key}`, member, limit, windowMs);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const [allowed, retryAfterMs] = await Promise.race([
-        call,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`duplicate check took over ${this.timeoutMs} ms`)), this.timeoutMs);
-        }),
-      ]);
+      const [allowed, retryAfterMs] = await withTimeout(call, this.timeoutMs, `duplicate check took over ${this.timeoutMs} ms`);
       if (this.failing) {
         this.failing = false;
         this.options.onRecover?.();
@@ -49,8 +44,6 @@ export class RedisDuplicateCounter implements DuplicateCounter {
       if (!this.failing) this.options.onError?.(err as Error);
       this.failing = true;
       return { allowed: true, retryAfterMs: 0 };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { RedisClient } from "./redis.js";
 import { GCRA_EPSILON_MS, gcraParameters, type RateLimit, type RateLimitDecision, type RateLimiter } from "./rate-limiter.js";
+import { withTimeout } from "../util/with-timeout.js";
 
 export interface RedisRateLimiterOptions {
   /** REDIS_PREFIX: keys are `<prefix>:rl:<key>`. */
@@ -34,14 +35,8 @@ export class RedisRateLimiter implements RateLimiter {
   async consume(key: string, limit: RateLimit): Promise<RateLimitDecision> {
     const { intervalMs, burstMs } = gcraParameters(limit);
     const call = this.redis.mcRateLimit(`${this.options.prefix}:rl:${key}`, intervalMs, burstMs + GCRA_EPSILON_MS);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const [allowed, retryAfterMs] = await Promise.race([
-        call,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`rate limit check took over ${this.timeoutMs} ms`)), this.timeoutMs);
-        }),
-      ]);
+      const [allowed, retryAfterMs] = await withTimeout(call, this.timeoutMs, `rate limit check took over ${this.timeoutMs} ms`);
       if (this.failing) {
         this.failing = false;
         this.options.onRecover?.();
@@ -53,8 +48,6 @@ export class RedisRateLimiter implements RateLimiter {
       if (!this.failing) this.options.onError?.(err as Error);
       this.failing = true;
       return { allowed: true, retryAfterMs: 0 };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

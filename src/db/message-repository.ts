@@ -350,6 +350,13 @@ export class MessageRepository {
     return { kind: "refused", lock, context };
   }
 
+  /** Messages by id as they are now (unsent: tombstones), in no particular order; unknown ids are left out. */
+  async findByIds(ids: readonly string[]): Promise<MessageRecord[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = ANY($1::uuid[])`, [ids]);
+    return rows.map(toMessageRecord);
+  }
+
   private async findByClientId(client: pg.PoolClient, input: SendInput): Promise<MessageRecord | null> {
     const { rows } = await client.query<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = $1 AND m.sender_id = $2 AND m.client_id = $3`,

@@ -1,12 +1,12 @@
 // The one SQL projection of a message (with its attachments and reactions as JSON arrays) and its
-// mapping to a MessageRecord. History, send, edit and conversation lists all select messages
-// through it.
+// mapping to a MessageRecord. History, send, edit, conversation lists and the report queue all
+// select messages through it.
 import type { OfferView, ReactionView, SystemEventView } from "../contract/shapes.js";
 import type { AttachmentRecord, MessageRecord } from "./records.js";
 
 /**
  * A message's reactions: one entry per distinct emoji, in the order each emoji was first used,
- * reactors in the order they reacted (reactionsOf() below builds the same from rows).
+ * reactors in the order they reacted.
  */
 export const REACTIONS_SQL = (messageId: string) => `COALESCE((
     SELECT json_agg(json_build_object('emoji', r.emoji, 'count', r.n, 'userIds', r.user_ids) ORDER BY r.first_at, r.emoji)
@@ -79,25 +79,6 @@ export function toMessageRecord(row: MessageRow): MessageRecord {
     ...(row.offer ? { offer: { ...row.offer, expiresAt: iso(row.offer.expiresAt) } } : {}),
     ...(row.system ? { system: row.system } : {}),
   };
-}
-
-/** REACTIONS_SQL's grouping and order, for reactions loaded as rows (Prisma). */
-export function reactionsOf(rows: { emoji: string; userId: string; createdAt: Date }[]): ReactionView[] {
-  const sorted = [...rows].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compare(a.userId, b.userId));
-  const byEmoji = new Map<string, { first: number; userIds: string[] }>();
-  for (const r of sorted) {
-    const entry = byEmoji.get(r.emoji) ?? { first: r.createdAt.getTime(), userIds: [] };
-    entry.userIds.push(r.userId);
-    byEmoji.set(r.emoji, entry);
-  }
-  return [...byEmoji]
-    .sort(([ea, a], [eb, b]) => a.first - b.first || compare(ea, eb))
-    .map(([emoji, { userIds }]) => ({ emoji, count: userIds.length, userIds }));
-}
-
-/** Ties only (same millisecond): plain string order, as PostgreSQL's under a C collation. */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Timestamps arrive as Date from columns and as strings from json_build_object. */

@@ -1,9 +1,7 @@
 // Reports: what a user may point at (only what they can see), the moderation queue, resolving.
+// Prisma, like the other low-volume admin tables (README, "Layout"); the reported messages are
+// read by MessageRepository.findByIds, the one mapping of a message row.
 import type { PrismaClient } from "./generated/client.js";
-import type { AttachmentFacts } from "./records.js";
-import { reactionsOf } from "./message-sql.js";
-import type { MessageRecord } from "./records.js";
-import type { OfferStatus, SystemEventView } from "../contract/shapes.js";
 import type { WebhookEvent, WebhookOutbox } from "./webhook-outbox.js";
 
 export type ReportStatus = "open" | "resolved";
@@ -20,8 +18,6 @@ export interface ReportRecord {
   createdAt: Date;
   resolvedAt: Date | null;
   resolvedById: string | null;
-  /** The reported message as it is now (unsent: a tombstone), for the admin's queue. */
-  message: MessageRecord | null;
 }
 
 export interface NewReport {
@@ -38,10 +34,6 @@ export interface ReportPosition {
   createdAt: Date;
   id: string;
 }
-
-const WITH_MESSAGE = {
-  message: { include: { attachments: { orderBy: { position: "asc" as const } }, reactions: true, offer: true } },
-} as const;
 
 export class ReportRepository {
   constructor(
@@ -72,7 +64,7 @@ export class ReportRepository {
   /** Stores the report and, in the same transaction, its webhook (when webhooks are configured). */
   async create(report: NewReport, announce: (report: ReportRecord) => WebhookEvent): Promise<ReportRecord> {
     return this.prisma.$transaction(async (tx) => {
-      const row = await tx.report.create({ data: report, include: WITH_MESSAGE });
+      const row = await tx.report.create({ data: report });
       const record = toRecord(row);
       await this.outbox.enqueue(tx, announce(record));
       return record;
@@ -88,7 +80,6 @@ export class ReportRepository {
           ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
           : {}),
       },
-      include: WITH_MESSAGE,
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
       take: opts.limit + 1,
     });
@@ -104,45 +95,13 @@ export class ReportRepository {
       where: { id, status: "open" },
       data: { status: "resolved", resolvedAt: new Date(), resolvedById },
     });
-    const row = await this.prisma.report.findUnique({ where: { id }, include: WITH_MESSAGE });
+    const row = await this.prisma.report.findUnique({ where: { id } });
     return row ? toRecord(row) : null;
   }
 }
 
-type ReportRow = Omit<ReportRecord, "message"> & {
-  message:
-    | {
-        id: string;
-        conversationId: string;
-        seq: number;
-        senderId: string | null;
-        clientId: string;
-        type: MessageRecord["type"];
-        content: string | null;
-        replyToId: string | null;
-        createdAt: Date;
-        editedAt: Date | null;
-        deletedAt: Date | null;
-        flags: string[] | null;
-        maskedContent: string | null;
-        system: unknown;
-        attachments: (AttachmentFacts & { thumbnailKey: string | null })[];
-        reactions: { emoji: string; userId: string; createdAt: Date }[];
-        offer: {
-          id: string;
-          amountCents: number;
-          currency: string;
-          status: OfferStatus;
-          byUserId: string;
-          respondsToOfferId: string | null;
-          expiresAt: Date;
-        } | null;
-      }
-    | null;
-};
-
-function toRecord(row: ReportRow): ReportRecord {
-  const m = row.message;
+/** The record without Prisma's extra columns. */
+function toRecord(row: ReportRecord): ReportRecord {
   return {
     id: row.id,
     status: row.status,
@@ -155,47 +114,5 @@ function toRecord(row: ReportRow): ReportRecord {
     createdAt: row.createdAt,
     resolvedAt: row.resolvedAt,
     resolvedById: row.resolvedById,
-    message: m
-      ? {
-          id: m.id,
-          conversationId: m.conversationId,
-          seq: m.seq,
-          senderId: m.senderId,
-          clientId: m.clientId,
-          type: m.type,
-          content: m.content,
-          replyToId: m.replyToId,
-          createdAt: m.createdAt.toISOString(),
-          editedAt: m.editedAt?.toISOString() ?? null,
-          deletedAt: m.deletedAt?.toISOString() ?? null,
-          flags: m.flags ?? [],
-          maskedContent: m.maskedContent,
-          attachments: m.attachments.map((a) => ({
-            id: a.id,
-            kind: a.kind,
-            mimeType: a.mimeType,
-            name: a.name,
-            size: a.size,
-            width: a.width,
-            height: a.height,
-            hasThumbnail: a.thumbnailKey !== null,
-          })),
-          reactions: reactionsOf(m.reactions),
-          ...(m.offer
-            ? {
-                offer: {
-                  id: m.offer.id,
-                  amountCents: m.offer.amountCents,
-                  currency: m.offer.currency,
-                  status: m.offer.status,
-                  byUserId: m.offer.byUserId,
-                  respondsToOfferId: m.offer.respondsToOfferId,
-                  expiresAt: m.offer.expiresAt.toISOString(),
-                },
-              }
-            : {}),
-          ...(m.system ? { system: m.system as SystemEventView } : {}),
-        }
-      : null,
   };
 }

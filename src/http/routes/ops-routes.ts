@@ -6,6 +6,7 @@ import { AppError } from "../../errors/errors.js";
 import { bearerToken } from "../../auth/token-verifier.js";
 import { z } from "zod";
 import { errorShape } from "../docs/response-schemas.js";
+import { withTimeout } from "../../util/with-timeout.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -52,12 +53,3 @@ function sameSecret(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("timed out")), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
