@@ -1,0 +1,241 @@
+// The report of a bench run: ratios to the references measured in the same run, targets, the text
+// table printed on stdout and the latency chart.
+import { formatTable } from "./table.js";
+import { renderLineChart, type ChartSeries } from "./svg-chart.js";
+import type { ProfileSummary } from "./cpu-profile.js";
+import type { Options } from "../cli/options.js";
+import type { machineDescription } from "../support/proc-stats.js";
+import { KB, round, type RunResults, type SystemResult } from "./results.js";
+
+// ---------------------------------------------------------------------------------------------
+// Summary, ratios and targets
+// ---------------------------------------------------------------------------------------------
+
+export interface Target {
+  name: string;
+  goal: string;
+  value: string;
+  met: boolean | null;
+}
+
+export interface Summary {
+  ratios: Record<string, number | null>;
+  /** p99 send→deliver of the service and the naive baseline at each offered rate both ran. */
+  p99ByRate: { offered: number; service: number; naive: number; ratio: number | null; bothKeptUp: boolean }[];
+  targets: Target[];
+  integrityOk: boolean;
+  notes: string[];
+  /** The highest offered rate at which both the service and the baseline kept up. */
+  commonRate: number | null;
+}
+
+export function buildSummary(r: Omit<RunResults, "upload">, opts: Options): Summary {
+  const notes: string[] = [];
+  const s = r.service!;
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? round(a / b) : null);
+  const saturated = (x: SystemResult | null) => x?.steps.some((st) => st.saturated) ?? false;
+  for (const x of [r.service, r.transport, r.naive]) {
+    if (x && !saturated(x)) notes.push(`${x.label} never saturated (stopped: ${x.stoppedBecause}): its max throughput is a lower bound`);
+  }
+  let commonRate: number | null = null;
+  let p99Ratio: number | null = null;
+  const p99ByRate: Summary["p99ByRate"] = [];
+  if (r.naive) {
+    for (const st of s.steps) {
+      const base = r.naive.steps.find((b) => b.offered === st.offered);
+      if (!base) continue;
+      const bothKeptUp = !st.saturated && !base.saturated;
+      p99ByRate.push({ offered: st.offered, service: st.deliver.p99, naive: base.deliver.p99, ratio: ratio(st.deliver.p99, base.deliver.p99), bothKeptUp });
+      if (bothKeptUp) {
+        commonRate = st.offered;
+        p99Ratio = ratio(st.deliver.p99, base.deliver.p99);
+      }
+    }
+  }
+  const ratios = {
+    throughputVsNaive: ratio(s.maxDeliveredPerSec, r.naive?.maxDeliveredPerSec),
+    throughputVsTransport: ratio(s.maxDeliveredPerSec, r.transport?.maxDeliveredPerSec),
+    throughputVsDatabase: ratio(s.maxDeliveredPerSec, r.database?.perSec),
+    p99DeliverVsNaiveAtCommonLoad: p99Ratio,
+  };
+  const integrity = s.integrity!;
+  const integrityOk = integrity.lost === 0 && integrity.duplicated === 0 && integrity.outOfOrder === 0;
+  // RSS grows late while the heap reuses pages freed earlier; the largest of the three readings
+  // (RSS over baseline, RSS between the first and last step, heap + external) is the honest one.
+  const last = r.connections?.steps.at(-1);
+  const readings = [r.connections?.rssPerSocketBytes, r.connections?.marginalPerSocketBytes, last?.heapPerSocketBytes].filter(
+    (v): v is number => typeof v === "number",
+  );
+  const perSocket = readings.length > 0 ? Math.max(...readings) : null;
+  const met = (v: number | null, ok: (v: number) => boolean) => (v === null ? null : ok(v));
+  const targets: Target[] = [
+    { name: "throughput vs naive baseline", goal: "≥ 1.0×", value: fmtRatio(ratios.throughputVsNaive), met: met(ratios.throughputVsNaive, (v) => v >= 1) },
+    { name: "throughput vs transport ceiling", goal: "≥ 0.50×", value: fmtRatio(ratios.throughputVsTransport), met: met(ratios.throughputVsTransport, (v) => v >= 0.5) },
+    {
+      name: `p99 send→deliver vs naive${commonRate ? ` @ ${commonRate}/s` : ""}`,
+      goal: "≤ 1.5×",
+      value: fmtRatio(p99Ratio),
+      met: met(p99Ratio, (v) => v <= 1.5),
+    },
+    {
+      name: `RSS per idle socket${last ? ` (${last.sockets} sockets)` : ""}`,
+      goal: "≤ 20 KB",
+      value: perSocket === null ? "-" : `${(perSocket / KB).toFixed(1)} KB`,
+      met: met(perSocket, (v) => v <= 20 * KB),
+    },
+    {
+      name: "lost / duplicated / reordered deliveries",
+      goal: "0",
+      value: `${integrity.lost} / ${integrity.duplicated} / ${integrity.outOfOrder}`,
+      met: integrityOk,
+    },
+  ];
+  if (opts.quick) notes.push("--quick: short steps and a short ladder; figures are a smoke test, not a measurement");
+  return { ratios, p99ByRate, targets, integrityOk, notes, commonRate };
+}
+
+const fmtRatio = (v: number | null) => (v === null ? "-" : `${v.toFixed(2)}×`);
+const fmtMs = (v: number) => (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
+
+// ---------------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------------
+
+export function printReport(
+  report: { command: string; mode: string; durationS: number; machine: ReturnType<typeof machineDescription> & { postgres: string; redis: string; fileLimit: { soft: number; hard: number } }; notes: string[] },
+  summary: Summary,
+  r: RunResults,
+  profile: ProfileSummary | null,
+): string {
+  const out: string[] = [];
+  const m = report.machine;
+  out.push(
+    `marketchat benchmark — ${report.command} (${report.mode}, ${report.durationS} s)`,
+    `machine: ${m.cores} × ${m.cpu}, ${m.memoryGb} GB, ${m.os}, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}, ulimit -n ${m.fileLimit.soft}`,
+    "",
+  );
+  const systems = [r.service, r.transport, r.naive].filter((x): x is SystemResult => x !== null);
+  out.push("Throughput and latency at stepped offered load (ms; deliver = send → message:new on the other participant's sockets;");
+  out.push("CPU in cores, 1.00 = one core busy; a load generator near 1.00 means the generator, not the system, was the limit)");
+  out.push(
+    formatTable(
+      ["system", "offered/s", "delivered/s", "ack p50", "ack p99", "deliver p50", "deliver p95", "deliver p99", "errors", "server CPU", "loadgen CPU", "machine CPU", "saturated"],
+      systems.flatMap((x) =>
+        x.steps.map((st) => [
+          x.label,
+          st.offered,
+          st.deliveredPerSec,
+          fmtMs(st.ack.p50),
+          fmtMs(st.ack.p99),
+          fmtMs(st.deliver.p50),
+          fmtMs(st.deliver.p95),
+          fmtMs(st.deliver.p99),
+          Object.values(st.errors).reduce((a, b) => a + b, 0),
+          Object.values(st.cpu.processes).map((c) => (c === null ? "-" : c.toFixed(2))).join("+"),
+          st.generator.map((g) => g.cpuCores.toFixed(2)).join("+"),
+          `${st.cpu.machineBusyPct}%`,
+          st.saturated ? "yes" : "",
+        ]),
+      ),
+    ),
+    "",
+  );
+  out.push("Per system");
+  const rows = systems.map((x) => [
+    x.label,
+    `${x.maxDeliveredPerSec}${x.steps.some((st) => st.saturated) ? "" : "+"}`,
+    x.cost?.sqlStatementsPerMessage ?? "-",
+    x.cost?.redisCommandsPerMessage ?? "-",
+    x.cost ? Object.entries(x.cost.redisByCommand).map(([c, n]) => `${c}×${n}`).join(" ") || "none" : "-",
+    x.integrity ? `${x.integrity.lost}/${x.integrity.duplicated}/${x.integrity.outOfOrder}` : "-",
+  ]);
+  if (r.database) rows.push(["database (SQL only)", `${r.database.perSec}`, r.database.statementsPerMessage, "-", "-", "-"]);
+  out.push(formatTable(["system", "max msg/s", "SQL/msg", "Redis cmd/msg", "Redis commands", "lost/dup/reordered"], rows), "");
+  if (r.database) {
+    out.push(
+      `Database ceiling: ${r.database.processes} processes × ${r.database.concurrency} concurrent senders (pool ${r.database.poolSize}), ` +
+        `${r.database.stored} messages, p50 ${r.database.latency.p50} ms, p99 ${r.database.latency.p99} ms per message` +
+        (r.database.errors ? `, ${r.database.errors} errors (${r.database.firstError})` : ""),
+      "",
+    );
+  }
+  if (r.connections) {
+    const c = r.connections;
+    out.push(`Idle connections (service, ${Object.keys(c.baselineRss).length} nodes; baseline RSS ${(Object.values(c.baselineRss).reduce<number>((a, b) => a + (b ?? 0), 0) / KB ** 2).toFixed(1)} MB)`);
+    out.push(
+      formatTable(
+        ["sockets", "RSS total MB", "RSS/socket KB", "marginal KB", "heap/socket KB", "connects/s", "failed"],
+        c.steps.map((st) => [
+          st.sockets,
+          (st.rssTotal / KB ** 2).toFixed(1),
+          st.rssPerSocketBytes === null ? null : (st.rssPerSocketBytes / KB).toFixed(1),
+          st.marginalPerSocketBytes === null ? null : (st.marginalPerSocketBytes / KB).toFixed(1),
+          st.heapPerSocketBytes === null ? null : (st.heapPerSocketBytes / KB).toFixed(1),
+          st.connectsPerSec,
+          st.failed,
+        ]),
+      ),
+    );
+    if (c.limitedBy) out.push(`limited by ${c.limitedBy}`);
+    out.push("");
+  }
+  out.push("Service as a ratio of each reference");
+  out.push(
+    formatTable(
+      ["ratio", "value"],
+      [
+        ["throughput / naive baseline", fmtRatio(summary.ratios.throughputVsNaive ?? null)],
+        ["throughput / transport ceiling", fmtRatio(summary.ratios.throughputVsTransport ?? null)],
+        ["throughput / database ceiling", fmtRatio(summary.ratios.throughputVsDatabase ?? null)],
+        [`p99 deliver / naive p99${summary.commonRate ? ` @ ${summary.commonRate}/s` : ""}`, fmtRatio(summary.ratios.p99DeliverVsNaiveAtCommonLoad ?? null)],
+      ],
+    ),
+    "",
+  );
+  out.push("Targets (goals, not pass/fail — except delivery integrity)");
+  out.push(formatTable(["target", "goal", "measured", "met"], summary.targets.map((t) => [t.name, t.goal, t.value, t.met === null ? "n/a" : t.met ? "yes" : "NO"])), "");
+  const i = r.service?.integrity;
+  if (i) out.push(`Delivery check (service): ${i.method}: ${i.messages} messages to ${i.sockets} sockets, lost ${i.lost}, duplicated ${i.duplicated}, out of order ${i.outOfOrder}${i.disconnects ? `, ${i.disconnects} socket disconnects` : ""}`, "");
+  if (profile) {
+    out.push(`CPU profile of node-1 (${profile.windowed ? "during the throughput ladder" : "whole run"}: ${profile.busyMs} ms busy, ${profile.idlePct}% idle) — top self time`);
+    out.push(formatTable(["function", "where", "ms", "% busy"], profile.topFrames.slice(0, 12).map((f) => [f.name, f.where, f.ms, f.pct])));
+    out.push("", "called from (heaviest caller chain, nearest first)");
+    for (const f of profile.topFrames.slice(0, 5)) if (f.via) out.push(`  ${f.name}: ${f.via}`);
+    out.push("", "by package / file");
+    out.push(formatTable(["package", "ms", "% busy"], profile.byPackage.slice(0, 12).map((f) => [f.name, f.ms, f.pct])), "");
+  }
+  if (r.upload !== null && r.upload !== undefined) out.push(`Uploads: ${JSON.stringify(r.upload).slice(0, 400)}`, "");
+  for (const n of report.notes) out.push(`note: ${n}`);
+  return out.join("\n");
+}
+
+export function chart(
+  r: Pick<RunResults, "service" | "transport" | "naive" | "database">,
+  opts: Options,
+  machine: ReturnType<typeof machineDescription>,
+): string {
+  const colors: Record<string, string> = { service: "#1f6feb", transport: "#2da44e", naive: "#d1242f" };
+  const series: ChartSeries[] = [];
+  for (const x of [r.service, r.transport, r.naive]) {
+    if (!x) continue;
+    series.push({
+      name: `${x.label} p99`,
+      color: colors[x.label] ?? "#555",
+      points: x.steps.map((st) => ({ x: st.offered, y: st.deliver.p99, hollow: st.saturated })),
+    });
+    series.push({
+      name: `${x.label} p50`,
+      color: colors[x.label] ?? "#555",
+      dashed: true,
+      points: x.steps.map((st) => ({ x: st.offered, y: st.deliver.p50, hollow: st.saturated })),
+    });
+  }
+  return renderLineChart({
+    title: "Send → deliver latency against offered load",
+    subtitle: `${opts.nodes} nodes, ${opts.pairs} pairs, ${machine.cores} × ${machine.cpu} (${opts.quick ? "--quick" : "full run"}, ${new Date().toISOString().slice(0, 10)})`,
+    xLabel: "offered load (messages/s, log scale)",
+    yLabel: "latency (ms, log scale)",
+    series,
+    markers: r.database ? [{ x: r.database.perSec, label: `database ceiling ${r.database.perSec}/s`, color: "#8250df" }] : [],
+  });
+}
