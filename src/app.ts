@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Config } from "./config/config.js";
 import { ConfigError } from "./config/config.js";
+import { errorKey, RepeatedLog } from "./errors/repeated-log.js";
+import { isUnavailableError } from "./errors/unavailable-errors.js";
 import { createTokenVerifier, type TokenVerifier } from "./auth/token-verifier.js";
 import { createDatabase, type Database } from "./db/database.js";
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from "./db/embedded-postgres.js";
@@ -138,7 +140,15 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     },
   });
   const log = app.log;
-  const logFailure = (err: unknown, what: string) => log.error({ err }, `${what} failed`);
+  // Background failures and lost database connections repeat while a store is away: once per
+  // interval with a count (errors/repeated-log.ts), and an outage without a stack.
+  const repeated = new RepeatedLog({
+    summary: (key, count, ms) => log.warn({ repeated: count }, `${key} (repeated ${count} times in the last ${ms / 1000} s)`),
+  });
+  const logFailure = (err: unknown, what: string) =>
+    repeated.report(errorKey(`${what} failed`, err), () =>
+      isUnavailableError(err) ? log.warn({ cause: (err as Error).message }, `${what} failed: unavailable`) : log.error({ err }, `${what} failed`),
+    );
 
   // ---- Stores -------------------------------------------------------------------------------
   const verify = buildVerifier(config);
@@ -159,7 +169,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     url: config.DATABASE_URL ?? embedded!.url,
     poolSize: embedded ? EMBEDDED_POOL_SIZE : config.DATABASE_POOL_SIZE,
     applicationName: `marketchat:${config.NODE_ID}`,
-    onIdleError: (err) => log.warn({ err }, "idle database connection failed"),
+    onConnectionError: (err) => repeated.report(errorKey("database connection lost", err), () => log.warn({ cause: err.message }, "database connection lost")),
   });
   let busMessages = 0;
   const cluster = createClusterBackends<ChatEvent>(config, log, { onBusMessage: () => void busMessages++ });

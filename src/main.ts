@@ -23,10 +23,23 @@ async function main(): Promise<void> {
   // Apply pending migrations before serving (PostgreSQL mode; embedded mode migrates its own
   // database as it opens it). Safe with several nodes starting at once: the migration runner takes
   // Prisma's advisory lock, the first node applies, the others find nothing to do.
-  if (config.DATABASE_URL && config.MIGRATE_ON_START) {
-    const { migrate } = await import("./db/migration-runner.js");
-    const { applied } = await migrate(config.DATABASE_URL).catch((err: Error) => {
-      process.stderr.write(`Start-up failed: migrations could not be applied to DATABASE_URL (${err.message})\n`);
+  // While PostgreSQL is away (a failover, the cluster starting in any order) the node waits and
+  // retries, bounded by DATABASE_STARTUP_TIMEOUT_MS, instead of exiting (src/db/startup-retry.ts).
+  if (config.DATABASE_URL) {
+    const url = config.DATABASE_URL;
+    const { migrate, databaseExists } = await import("./db/migration-runner.js");
+    const { retryWhileUnavailable } = await import("./db/startup-retry.js");
+    const what = config.MIGRATE_ON_START ? "migrations" : "database check";
+    const { applied } = await retryWhileUnavailable(
+      what,
+      () => (config.MIGRATE_ON_START ? migrate(url) : databaseExists(url).then(() => ({ applied: [] as string[] }))),
+      { timeoutMs: config.DATABASE_STARTUP_TIMEOUT_MS, log: (line) => process.stderr.write(`${line}\n`) },
+    ).catch((err: Error) => {
+      process.stderr.write(
+        config.MIGRATE_ON_START
+          ? `Start-up failed: migrations could not be applied to DATABASE_URL (${err.message})\n`
+          : `Start-up failed: DATABASE_URL is not reachable (${err.message})\n`,
+      );
       process.exit(1);
     });
     if (applied.length > 0) process.stdout.write(`migrations applied: ${applied.join(", ")}\n`);

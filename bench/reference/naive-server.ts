@@ -27,7 +27,7 @@ const db = createDatabase({
   url: process.env.DATABASE_URL,
   poolSize: Number(process.env.DATABASE_POOL_SIZE ?? 10),
   applicationName: `mcbench:${nodeId}`,
-  onIdleError: (err) => process.stderr.write(`idle database connection failed: ${err.message}\n`),
+  onConnectionError: (err) => process.stderr.write(`database connection failed: ${err.message}\n`),
 });
 
 const SEQ_BASE = 1_000_000_000;

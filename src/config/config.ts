@@ -89,6 +89,8 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   TRUST_PROXY: bool.default(false),
   MIGRATE_ON_START: bool.default(true),
+  // How long start-up waits for an unreachable PostgreSQL before giving up (README, "Database outages").
+  DATABASE_STARTUP_TIMEOUT_MS: int(0, 3_600_000).default(120_000),
   // Presence and typing (README, "Presence"): a killed node's users show offline within
   // PRESENCE_TTL_MS + 1 s; a closed last socket shows offline after PRESENCE_GRACE_MS.
   PRESENCE_TTL_MS: int(1000, 300_000).default(15_000),

@@ -18,8 +18,11 @@ export interface DatabaseOptions {
   url: string;
   poolSize: number;
   applicationName?: string;
-  /** Errors of idle pooled connections (PostgreSQL restarted…); the pool replaces them. */
-  onIdleError?: (err: Error) => void;
+  /**
+   * A pooled connection failed (PostgreSQL restarted, the network cut it), idle or checked out.
+   * Only reported: the query in flight on it fails by itself, and pg-pool drops the connection.
+   */
+  onConnectionError?: (err: Error) => void;
 }
 
 export function createDatabase(options: DatabaseOptions): Database {
@@ -32,14 +35,19 @@ export function createDatabase(options: DatabaseOptions): Database {
   });
   let statements = 0;
   pool.on("connect", (client) => {
+    // A listener for the connection's whole life. pg-pool listens only while the connection is
+    // idle; a connection checked out with pool.connect() (the send path holds one through publish
+    // and unlock) that loses PostgreSQL emits 'error' with no listener, which kills the process.
+    client.on("error", (err) => options.onConnectionError?.(err));
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
       statements += 1;
       return query(...args);
     };
   });
-  // An idle client losing its connection must not crash the process; the next checkout reconnects.
-  pool.on("error", (err) => options.onIdleError?.(err));
+  // pg-pool re-emits an idle connection's error on the pool (and throws without a listener); the
+  // connection's own listener above has reported it already. The next checkout reconnects.
+  pool.on("error", () => undefined);
 
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {

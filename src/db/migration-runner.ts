@@ -54,6 +54,9 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
   if (opts.createDatabase ?? true) await ensureDatabaseExists(databaseUrl, log);
   const local = await readMigrations(join(opts.rootDir ? resolve(opts.rootDir) : findRootDir(), "prisma", "migrations"));
   const client = new pg.Client({ connectionString: databaseUrl });
+  // A connection lost mid-migration fails the query in flight; its 'error' event must not also
+  // kill the process (main.ts retries start-up while PostgreSQL is away).
+  client.on("error", () => undefined);
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_LOCK]);
@@ -154,6 +157,7 @@ export function pgIdent(name: string): string {
 /** Whether the database the URL names exists (false on "database ... does not exist"). */
 export async function databaseExists(databaseUrl: string): Promise<boolean> {
   const probe = new pg.Client({ connectionString: databaseUrl });
+  probe.on("error", () => undefined);
   try {
     await probe.connect();
   } catch (error) {
@@ -170,6 +174,7 @@ export async function ensureDatabaseExists(databaseUrl: string, log: (line: stri
   if (await databaseExists(databaseUrl)) return;
   const name = databaseName(databaseUrl);
   const admin = new pg.Client({ connectionString: withDatabase(databaseUrl, "postgres") });
+  admin.on("error", () => undefined);
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${pgIdent(name)}`);

@@ -1,8 +1,9 @@
 // Any thrown error as the contract's AppError: ours pass through, the framework's own failures
 // (Fastify's and its plugins' FST_* codes, JSON syntax errors, 4xx statuses) get their contract
-// code, anything else is `internal`. Used by the HTTP error handler and the socket handlers alike.
+// code, a lost database or Redis connection is `unavailable`, anything else is `internal`. Used by the HTTP error handler and the socket handlers alike.
 import type { FastifyError } from "fastify";
 import { AppError, type ErrorCode } from "./errors.js";
+import { isUnavailableError, UNAVAILABLE_RETRY_AFTER_MS } from "./unavailable-errors.js";
 
 const FASTIFY_CODES: Record<string, { code: ErrorCode; message?: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: "unsupported_media_type", message: "Send JSON (Content-Type: application/json)" },
@@ -34,6 +35,10 @@ export function toAppError(err: FastifyError | Error): AppError {
   if (fe.statusCode === 429) return new AppError("rate_limited");
   if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new AppError("validation_failed", fe.message);
+  }
+  // PostgreSQL or Redis not answering: the client may retry (Retry-After), it is not a bug.
+  if (isUnavailableError(err)) {
+    return new AppError("unavailable", "A store the service depends on is not answering; retry shortly", UNAVAILABLE_RETRY_AFTER_MS);
   }
   return new AppError("internal");
 }

@@ -7,6 +7,7 @@ import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { UserService } from "../chat/user-service.js";
 import { AppError, forbidden } from "../errors/errors.js";
 import { toAppError } from "../errors/to-app-error.js";
+import { errorKey, RepeatedLog } from "../errors/repeated-log.js";
 import type { Ack, AckFn, ClientToServerEvents } from "../contract/socket-events.js";
 import type { ChatServer, ChatSocket } from "./socket-types.js";
 import type { SocketChannels } from "./socket-channels.js";
@@ -41,7 +42,9 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
       next();
     } catch (err) {
       const appError = toAppError(err as Error);
-      if (appError.code === "internal") options.log.error({ err }, "socket handshake failed");
+      if (appError.code === "internal" || (appError.code === "unavailable" && !(err instanceof AppError))) {
+        logFailure(options.log, "socket handshake failed", appError.code, err);
+      }
       // The contract's connect_error messages: "unauthorized", "forbidden" (banned), else the code.
       const error = new Error(appError.code) as Error & { data?: unknown };
       error.data = appError.toBody();
@@ -76,9 +79,26 @@ export function on<E extends keyof ClientToServerEvents>(
       response = { ok: true, data: await handler(payload) };
     } catch (err) {
       const appError = err instanceof AppError ? err : toAppError(err as Error);
-      if (appError.code === "internal") log.error({ err, event, socketId: socket.id }, "socket handler failed");
+      if (appError.code === "internal" || (appError.code === "unavailable" && !(err instanceof AppError))) {
+        logFailure(log, `socket handler failed (${event})`, appError.code, err, { event, socketId: socket.id });
+      }
       response = { ok: false, error: appError.toBody() };
     }
     ack?.(response);
   });
+}
+
+// One RepeatedLog per logger: the same failure on every socket (a database outage) is logged once
+// per interval with a count; `unavailable` as a warning without a stack (an outage, not a bug).
+const repeatedLogs = new WeakMap<SocketServerOptions["log"], RepeatedLog>();
+
+function logFailure(log: SocketServerOptions["log"], what: string, code: string, err: unknown, fields: object = {}): void {
+  let repeated = repeatedLogs.get(log);
+  if (!repeated) {
+    repeated = new RepeatedLog({ summary: (key, count, ms) => log.warn({ repeated: count }, `${key} (repeated ${count} times in the last ${ms / 1000} s)`) });
+    repeatedLogs.set(log, repeated);
+  }
+  repeated.report(errorKey(what, err), () =>
+    code === "internal" ? log.error({ err, ...fields }, what) : log.warn({ cause: (err as Error).message, ...fields }, `${what}: unavailable`),
+  );
 }

@@ -35,6 +35,8 @@ export interface StartNodeOptions {
    * node on start, which takes over 20 s on two cores shared by several test runs; a first embedded
    * start also runs initdb). */
   startTimeoutMs?: number;
+  /** Called with each chunk the node writes to stderr, from the start (before it listens). */
+  onStderr?: (text: string) => void;
 }
 
 /**
@@ -74,7 +76,10 @@ export async function startNode(
   });
   const logs: string[] = [];
   const stderr: string[] = [];
-  child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr.push(d.toString());
+    options.onStderr?.(d.toString());
+  });
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${stderr.join("")}`)), options.startTimeoutMs ?? 55_000);
