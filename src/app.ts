@@ -24,6 +24,10 @@ import { BanRepository } from "./db/ban-repository.js";
 import { BroadcastRepository } from "./db/broadcast-repository.js";
 import { SearchRepository } from "./db/search-repository.js";
 import { ModerationFlagRepository } from "./db/moderation-flag-repository.js";
+import { ReactionRepository } from "./db/reaction-repository.js";
+import { ReactionService } from "./chat/reaction-service.js";
+import { SUPPORT_USER_ID } from "./contract/shapes.js";
+import { supportRoutes } from "./http/routes/support-routes.js";
 import { SendModerator } from "./chat/send-moderation.js";
 import { ModerationHook } from "./webhooks/moderation-hook.js";
 import { WebhookOutbox } from "./db/webhook-outbox.js";
@@ -185,9 +189,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const publish = (event: ChatEvent) => bus.publish(event, audienceOf(event));
   const conversationRepo = new ConversationRepository(db.pool);
   const participants = new ParticipantRepository(db.pool);
-  const canSee = (userId: string, conversationId: string) => participants.canSee(userId, conversationId);
+  const canSee = (userId: string, conversationId: string, admin: boolean) => participants.canSee(userId, conversationId, admin);
   const users = new UserService(new UserRepository(db.pool));
-  const conversations = new ConversationService(conversationRepo, presenter);
+  const conversations = new ConversationService(conversationRepo, presenter, config.SUPPORT_NAME);
   const marketplace = new MarketplaceService(new UserRepository(db.pool), new ListingRepository(db.pool));
   const rateLimitedTotal = rateLimitCounter(metrics.registry);
   const flags = new ModerationFlagRepository(db.pool);
@@ -234,8 +238,16 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     checkSendRate: localRateCheck("messages", config.RATE_LIMIT_MESSAGES, () => rateLimitedTotal.inc({ rule: "messages" })),
     ...(config.WEBHOOK_URL ? { unreadWebhookDelayMs: config.WEBHOOK_DELAY_MS } : {}),
   });
+  const reactions = new ReactionService({
+    messages: messageRepo,
+    reactions: new ReactionRepository(),
+    publish,
+    // Per node, like messages: no Redis command per reaction (README, "Reactions").
+    checkRate: localRateCheck("reactions", config.RATE_LIMIT_REACTIONS, () => rateLimitedTotal.inc({ rule: "reactions" })),
+    onBackgroundError: logFailure,
+  });
   const typing = new TypingService({
-    canTalk: (userId, conversationId) => participants.canTalk(userId, conversationId),
+    canTalk: (userId, conversationId, admin) => participants.canTalk(userId, conversationId, admin),
     publish,
     onBackgroundError: (err, what) => log.warn({ err }, `${what} failed`),
   });
@@ -277,7 +289,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const search = new SearchService({ repository: new SearchRepository(db.pool), presenter, canSee });
 
   // ---- Realtime -----------------------------------------------------------------------------
-  const channels = new SocketChannels(bus);
+  // An admin's sockets also receive the support team's events: every admin acts as the team.
+  const channels = new SocketChannels(bus, (p) => (p.role === "admin" ? [p.userId, SUPPORT_USER_ID] : [p.userId]));
   const io = createSocketServer(app.server, {
     corsOrigins: config.CORS_ORIGINS,
     maxPayloadBytes: SOCKET_MAX_PAYLOAD_BYTES,
@@ -302,7 +315,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     conversationHandlers(socket, { conversations, log });
     presenceHandlers(socket, { presence });
     typingHandlers(socket, { typing, timeoutMs: config.TYPING_TIMEOUT_MS, log });
-    messageHandlers(socket, { messages, log });
+    messageHandlers(socket, { messages, reactions, log });
   });
   bus.subscribe((event, target) => {
     presence.onChatEvent(event);
@@ -350,7 +363,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   opsRoutes(app, { checks, registry: metrics.registry, metricsToken: config.METRICS_TOKEN });
   internalRoutes(app, { guards, marketplace });
   conversationRoutes(app, { guards, conversations, messages });
-  messageRoutes(app, { guards, messages });
+  messageRoutes(app, { guards, messages, reactions });
+  supportRoutes(app, { guards, conversations });
   presenceRoutes(app, { guards, presence });
   uploadRoutes(app, { guards, attachments, maxFileBytes: config.UPLOAD_MAX_FILE_BYTES, maxRequestBytes: config.UPLOAD_MAX_REQUEST_BYTES });
   attachmentRoutes(app, { guards, attachments, signer });

@@ -40,6 +40,7 @@ async function run(req: DatabaseRunRequest): Promise<DatabaseRunResult> {
     const outcome = await repo.append({
       conversationId: c.id,
       senderId: c.senderId,
+      admin: false,
       clientId,
       content: req.content,
       replyToId: null,

@@ -5,6 +5,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
 import type { Config } from "../config/config.js";
 import { AppError } from "../errors/errors.js";
+import { SUPPORT_USER_ID } from "../contract/shapes.js";
 
 export type Role = "user" | "admin" | "service";
 
@@ -41,7 +42,8 @@ export function createTokenVerifier(config: Config): TokenVerifier {
     }
     if (typeof claims === "string" || typeof claims.exp !== "number") throw new AppError("unauthorized");
     const { sub, name, role = "user" } = claims as jwt.JwtPayload & { name?: unknown; role?: unknown };
-    if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_ID_LENGTH) {
+    // "support" is the team of support conversations, never a person who signs in.
+    if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_ID_LENGTH || sub === SUPPORT_USER_ID) {
       throw new AppError("unauthorized");
     }
     if (typeof role !== "string" || !ROLES.includes(role as Role)) throw new AppError("unauthorized");

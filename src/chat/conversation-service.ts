@@ -1,17 +1,46 @@
 // Rules for opening, listing, reading and hiding conversations.
 import type { Principal } from "../auth/token-verifier.js";
 import type { ConversationRepository } from "../db/conversation-repository.js";
-import { AppError, conflict, invalid, notFound } from "../errors/errors.js";
+import { AppError, conflict, forbidden, invalid, notFound } from "../errors/errors.js";
 import type { Presenter } from "./presenter.js";
 import { viewerOf } from "./message-visibility.js";
-import { listConversationsQuery, parse, uuid } from "./schemas.js";
-import type { ConversationView, Page } from "../contract/shapes.js";
+import { listConversationsQuery, openSupportInput, parse, supportInboxQuery, uuid } from "./schemas.js";
+import { SUPPORT_USER_ID, type ConversationView, type Page } from "../contract/shapes.js";
 
 export class ConversationService {
   constructor(
     private readonly conversations: ConversationRepository,
     private readonly presenter: Presenter,
+    /** SUPPORT_NAME: the team's display name in support conversations. */
+    private readonly supportName = "Support",
   ) {}
+
+  /**
+   * POST /api/support/conversations: get-or-create a user's support conversation with the team
+   * (README, "Support conversations"). A user opens their own (`userId` omitted or their own id);
+   * an admin opens anyone's by `userId`, or their own without it. Another user's id from a
+   * non-admin is forbidden: it is a question of role, not of an id to hide.
+   */
+  async openSupport(caller: Principal, input: unknown): Promise<{ conversation: ConversationView; created: boolean }> {
+    const { userId = caller.userId } = parse(openSupportInput, input ?? {});
+    if (userId === SUPPORT_USER_ID) throw invalid("userId: the team has no support conversation");
+    const admin = caller.role === "admin";
+    if (userId !== caller.userId && !admin) throw forbidden("Only admins open support conversations for other users");
+    const opened = await this.conversations.openSupport(userId, { id: SUPPORT_USER_ID, name: this.supportName });
+    if (!opened) throw notFound("User not found");
+    const record = await this.conversations.findForUser(caller.userId, opened.id, undefined, admin);
+    return { conversation: this.presenter.conversation(record!, viewerOf(caller)), created: opened.created };
+  }
+
+  /** GET /api/admin/support: support conversations with a message, latest activity first, with the team's unread counts. */
+  async supportInbox(caller: Principal, query: unknown): Promise<Page<ConversationView>> {
+    const { limit, cursor } = parse(supportInboxQuery, query);
+    const page = await this.conversations.listSupport(SUPPORT_USER_ID, { limit, ...(cursor ? { after: decodeCursor(cursor) } : {}) });
+    return {
+      items: page.items.map((c) => this.presenter.conversation(c, viewerOf(caller))),
+      nextCursor: page.more && page.last ? encodeCursor(page.last) : null,
+    };
+  }
 
   /** Get-or-create the caller's (buyer's) conversation about a listing. */
   async open(caller: Principal, listingId: string): Promise<{ conversation: ConversationView; created: boolean }> {
@@ -30,7 +59,7 @@ export class ConversationService {
 
   async get(caller: Principal, conversationId: string): Promise<ConversationView> {
     if (!uuid.safeParse(conversationId).success) throw notFound("Conversation not found");
-    const record = await this.conversations.findForUser(caller.userId, conversationId);
+    const record = await this.conversations.findForUser(caller.userId, conversationId, undefined, caller.role === "admin");
     if (!record) throw notFound("Conversation not found");
     return this.presenter.conversation(record, viewerOf(caller));
   }

@@ -2,9 +2,14 @@
 // hold sockets of the users in `to` (one copy per user), or to every node for the few events every
 // node must see (audienceOf); realtime/ turns each copy into Socket.IO emits to that user's sockets.
 import type { ConversationView, MessageView } from "../contract/shapes.js";
-import type { BroadcastPayload, MessageDeletedPayload, MessageReadPayload } from "../contract/socket-events.js";
+import type {
+  BroadcastPayload,
+  MessageDeletedPayload,
+  MessageReactionsPayload,
+  MessageReadPayload,
+} from "../contract/socket-events.js";
 
-export type { BroadcastPayload, MessageDeletedPayload, MessageReadPayload };
+export type { BroadcastPayload, MessageDeletedPayload, MessageReactionsPayload, MessageReadPayload };
 
 export type ChatEvent =
   | {
@@ -22,6 +27,8 @@ export type ChatEvent =
   | { type: "message.updated"; to: string[]; message: MessageView; original?: string | null }
   | { type: "message.deleted"; to: string[]; payload: MessageDeletedPayload }
   | { type: "message.read"; to: string[]; payload: MessageReadPayload }
+  /** A message's reactions changed: the whole list, to both participants (the team: every admin). */
+  | { type: "message.reactions"; to: string[]; payload: MessageReactionsPayload }
   | { type: "user.banned"; userId: string }
   /** Typing, to the other participant; receivers' nodes expire it (realtime/typing-relay.ts). */
   | { type: "typing"; to: string[]; conversationId: string; userId: string; typing: boolean }

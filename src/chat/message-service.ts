@@ -67,6 +67,7 @@ export class MessageService {
     const outcome = await messages.append({
       conversationId: req.conversationId,
       senderId: caller.userId,
+      admin: caller.role === "admin",
       clientId: req.clientId,
       content: text,
       replyToId: req.replyToId ?? null,
@@ -82,10 +83,13 @@ export class MessageService {
       const stored = await moderator.afterStore(outcome.lock.client, outcome.message, context, review);
       this.deps.onStored?.();
       const shared = presenter.shared(stored);
+      // The other side: the seller (or the team), or the buyer when the seller or an admin wrote.
       const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
+      // A conversation's first message opens it for the other side: the seller of a listing
+      // conversation (the buyer writes first there), the team or the user of a support one.
       const opened =
         stored.seq === 1
-          ? { userId: context.sellerId, conversation: await this.conversationFor(context.sellerId, stored.conversationId, outcome.lock) }
+          ? { userId: recipientId, conversation: await this.conversationFor(recipientId, stored.conversationId, outcome.lock) }
           : null;
       await this.publishSafely({ type: "message.created", to: [context.buyerId, context.sellerId], ...shared, recipientId, opened });
       return { message: messageFor(shared, viewerOf(caller)), created: true };
@@ -99,6 +103,7 @@ export class MessageService {
   async edit(caller: Principal, input: unknown): Promise<MessageView> {
     const req = parse(editMessageInput, input);
     return this.withMessage(caller, req.messageId, false, async (lock, access) => {
+      // An admin edits their own messages in support conversations like anyone else.
       const { message } = access;
       if (message.senderId !== caller.userId) throw forbidden("Only the sender can edit a message");
       if (message.deletedAt) throw conflict("This message was unsent");
@@ -154,7 +159,9 @@ export class MessageService {
   ): Promise<MessagePage> {
     if (!uuid.safeParse(conversationId).success) throw notFound("Conversation not found");
     const q = parse(historyQuery, query);
-    if (!(await this.deps.participants.canSee(caller.userId, conversationId))) throw notFound("Conversation not found");
+    if (!(await this.deps.participants.canSee(caller.userId, conversationId, caller.role === "admin"))) {
+      throw notFound("Conversation not found");
+    }
     const items = await this.deps.messages.page(conversationId, {
       limit: q.limit,
       ...(q.before !== undefined ? { before: q.before } : {}),
@@ -170,15 +177,15 @@ export class MessageService {
   /** Moves the caller's read pointer forward (to the latest when seq is omitted). */
   async markRead(caller: Principal, input: unknown): Promise<void> {
     const req = parse(readInput, input);
-    await this.moveReadPointer(caller.userId, req.conversationId, req.seq ?? null);
+    await this.moveReadPointer(caller, req.conversationId, req.seq ?? null);
   }
 
   /** message:read { messageId }: read up to that message. */
   async markReadUpTo(caller: Principal, input: unknown): Promise<void> {
     const req = parse(messageIdInput, input);
-    const position = await this.deps.participants.messagePosition(caller.userId, req.messageId);
+    const position = await this.deps.participants.messagePosition(caller.userId, req.messageId, caller.role === "admin");
     if (!position) throw notFound("Message not found");
-    await this.moveReadPointer(caller.userId, position.conversationId, position.seq);
+    await this.moveReadPointer(caller, position.conversationId, position.seq);
   }
 
   async unread(caller: Principal): Promise<UnreadSummary> {
@@ -186,10 +193,12 @@ export class MessageService {
     return { total: conversations.reduce((n, c) => n + c.unreadCount, 0), conversations };
   }
 
-  private async moveReadPointer(userId: string, conversationId: string, seq: number | null): Promise<void> {
-    const result = await this.deps.participants.markRead(userId, conversationId, seq);
+  /** The caller's pointer, or the team's when an admin reads a support conversation (message:read names the team). */
+  private async moveReadPointer(caller: Principal, conversationId: string, seq: number | null): Promise<void> {
+    const result = await this.deps.participants.markRead(caller.userId, conversationId, seq, caller.role === "admin");
     if (!result) throw notFound("Conversation not found");
     if (!result.moved) return;
+    const { userId } = result;
     await this.deps
       .publish({
         type: "message.read",
@@ -202,10 +211,14 @@ export class MessageService {
   private async withMessage<T>(
     caller: Principal,
     messageId: string,
+    /** Any message at all (admins unsending); otherwise those of conversations the caller may see. */
     admin: boolean,
     action: (lock: ConversationLock, access: NonNullable<Awaited<ReturnType<MessageRepository["lockMessage"]>>>["access"]) => Promise<T>,
   ): Promise<T> {
-    const locked = await this.deps.messages.lockMessage(messageId, caller.userId, admin);
+    const locked = await this.deps.messages.lockMessage(messageId, caller.userId, {
+      anyMessage: admin,
+      admin: caller.role === "admin",
+    });
     if (!locked) throw notFound("Message not found");
     try {
       return await action(locked.lock, locked.access);

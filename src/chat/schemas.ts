@@ -37,6 +37,14 @@ export const listConversationsQuery = z.object({
 });
 
 export const idParam = z.object({ id: externalId });
+
+// Support conversations and reactions (README, "Support conversations", "Reactions").
+export const openSupportInput = z.object({ userId: externalId.optional() });
+export const supportInboxQuery = z.object({ limit, cursor: z.string().max(200).optional() });
+/** The emoji itself is checked by chat/emoji.ts; the length bound only keeps junk out of the segmenter. */
+export const emojiText = z.string().max(64, "must be exactly one emoji");
+export const reactionParams = z.object({ id: uuid, emoji: emojiText });
+export const reactInput = z.object({ messageId: uuid, emoji: emojiText, on: z.boolean() });
 export const uuidParam = z.object({ id: uuid });
 
 export const userInput = z.object({

@@ -13,7 +13,7 @@ export interface TypingServiceDeps {
    * The conversation's two people when the user may see it (the same rule as reading its
    * history) and nothing live passes between them (no block); null otherwise.
    */
-  canTalk: (userId: string, conversationId: string) => Promise<{ buyerId: string; sellerId: string } | null>;
+  canTalk: (userId: string, conversationId: string, admin: boolean) => Promise<{ buyerId: string; sellerId: string } | null>;
   publish: PublishEvent;
   onBackgroundError: (err: unknown, what: string) => void;
 }
@@ -26,7 +26,7 @@ export class TypingService {
 
   /** not_found for an unknown or foreign conversation, as everywhere else (no probing of ids). */
   async authorize(caller: Principal, conversationId: string): Promise<void> {
-    const pair = uuid.safeParse(conversationId).success ? await this.deps.canTalk(caller.userId, conversationId) : null;
+    const pair = uuid.safeParse(conversationId).success ? await this.deps.canTalk(caller.userId, conversationId, caller.role === "admin") : null;
     if (!pair) throw notFound("Conversation not found");
     this.remember(conversationId, pair);
   }
@@ -40,10 +40,12 @@ export class TypingService {
       let pair = this.pairs.get(conversationId);
       if (!pair) {
         // A socket that joined the conversation was authorized by conversation:join instead.
-        const found = await this.deps.canTalk(caller.userId, conversationId);
+        const found = await this.deps.canTalk(caller.userId, conversationId, caller.role === "admin");
         if (!found) return;
         this.remember(conversationId, (pair = found));
       }
+      // An admin typing in a support conversation reaches the user and the other admins (the
+      // team's sockets); the relay never shows typists their own indicator.
       const to = [pair.buyerId, pair.sellerId].filter((userId) => userId !== caller.userId);
       await this.deps.publish({ type: "typing", to, conversationId, userId: caller.userId, typing });
     } catch (err) {

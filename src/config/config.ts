@@ -103,6 +103,8 @@ const schema = z.object({
   RATE_LIMIT_UPLOADS: rateLimit("20/1m"),
   RATE_LIMIT_REPORTS: rateLimit("20/1h"),
   RATE_LIMIT_SEARCH: rateLimit("60/1m"),
+  // Reactions are counted per node like messages (README, "Reactions").
+  RATE_LIMIT_REACTIONS: rateLimit("60/1m"),
   RATE_LIMIT_ANONYMOUS: rateLimit("300/1m"),
   // Webhooks (README, "Webhooks"): delivery timing and retries.
   WEBHOOK_DELAY_MS: int(0, 24 * 3_600_000).default(30_000),
@@ -139,6 +141,8 @@ const schema = z.object({
     }),
   SPAM_DUPLICATE_WINDOW_MS: int(1000, 24 * 3_600_000).default(10 * 60_000),
   SPAM_MIN_CHARS: int(1, 4000).default(12),
+  // The marketplace team's name as the seller of support conversations (README, "Support conversations").
+  SUPPORT_NAME: z.string().trim().min(1).max(200).default("Support"),
 });
 
 export type Config = Readonly<

@@ -1,6 +1,6 @@
 // The Socket.IO contract (API.md, "Socket.IO") as the event maps that type the server, the client
 // packages and the tests alike. A leaf: imports nothing but the shapes.
-import type { ConversationView, MessageView } from "./shapes.js";
+import type { ConversationView, MessageView, ReactionView } from "./shapes.js";
 
 /** The contract's error codes (API.md, "Errors"); src/errors/errors.ts gives each its status. */
 export type ErrorCode =
@@ -36,6 +36,13 @@ export interface MessageReadPayload {
   readAt: string;
 }
 
+/** message:reactions: a message's reactions after a change, the whole list (as in Message.reactions). */
+export interface MessageReactionsPayload {
+  messageId: string;
+  conversationId: string;
+  reactions: ReactionView[];
+}
+
 export interface BroadcastPayload {
   id: string;
   content: string;
@@ -56,6 +63,8 @@ export interface ClientToServerEvents {
   "message:delete": (payload: { messageId: string }, ack: AckFn<Record<string, never>>) => void;
   "message:read": (payload: { messageId: string }, ack: AckFn<Record<string, never>>) => void;
   "messages:read": (payload: { conversationId: string; seq?: number }, ack: AckFn<Record<string, never>>) => void;
+  /** Add (`on: true`) or remove the caller's reaction: one emoji, as in PUT/DELETE /api/messages/:id/reactions/:emoji. */
+  "message:react": (payload: { messageId: string; emoji: string; on: boolean }, ack: AckFn<Record<string, never>>) => void;
   "typing:start": (payload: { conversationId: string }) => void;
   "typing:stop": (payload: { conversationId: string }) => void;
 }
@@ -65,6 +74,7 @@ export interface ServerToClientEvents {
   "message:updated": (message: MessageView) => void;
   "message:deleted": (payload: MessageDeletedPayload) => void;
   "message:read": (payload: MessageReadPayload) => void;
+  "message:reactions": (payload: MessageReactionsPayload) => void;
   "typing:start": (payload: { conversationId: string; userId: string }) => void;
   "typing:stop": (payload: { conversationId: string; userId: string }) => void;
   "user:online": (payload: { userId: string }) => void;

@@ -16,7 +16,7 @@ export interface DownloadRecord {
   storageKey: string;
   thumbnailKey: string | null;
   /** Null while the upload is not part of a message. */
-  participants: { buyerId: string; sellerId: string } | null;
+  participants: { buyerId: string; sellerId: string; support: boolean } | null;
 }
 
 export class AttachmentRepository {
@@ -55,9 +55,10 @@ export class AttachmentRepository {
       thumbnail_key: string | null;
       buyer_id: string | null;
       seller_id: string | null;
+      support: boolean | null;
     }>(
       `SELECT a.id, a.uploader_id, a.kind::text AS kind, a.mime_type, a.name, a.storage_key, a.thumbnail_key,
-              c.buyer_id, c.seller_id
+              c.buyer_id, c.seller_id, c.kind = 'support' AS support
        FROM attachments a
        LEFT JOIN messages m ON m.id = a.message_id AND m.deleted_at IS NULL
        LEFT JOIN conversations c ON c.id = m.conversation_id
@@ -74,7 +75,8 @@ export class AttachmentRepository {
       name: row.name,
       storageKey: row.storage_key,
       thumbnailKey: row.thumbnail_key,
-      participants: row.buyer_id && row.seller_id ? { buyerId: row.buyer_id, sellerId: row.seller_id } : null,
+      participants:
+        row.buyer_id && row.seller_id ? { buyerId: row.buyer_id, sellerId: row.seller_id, support: row.support === true } : null,
     };
   }
 

@@ -6,8 +6,13 @@ import type { ConversationKind, ListingStatus } from "../contract/shapes.js";
 import { MESSAGE_COLUMNS, iso, toMessageRecord, type MessageRow } from "./message-sql.js";
 import type { ConversationRecord } from "./records.js";
 import type { ConversationLock } from "./message-repository.js";
+import { ACTOR_SQL, VISIBLE_SQL } from "./access-sql.js";
 
-const VIEW_SELECT = `
+/**
+ * A conversation as caller $1 sees it (their read pointer: their own, or the team's for an admin
+ * in a support conversation, see access-sql.ts); `admin` is the SQL of the caller's admin flag.
+ */
+const VIEW_SELECT = (admin: string) => `
   SELECT c.id, c.kind::text AS kind, c.buyer_id, c.seller_id, c.last_seq, c.created_at, c.updated_at, c.last_activity_at,
          p.last_read_seq,
          (SELECT json_agg(json_build_object('userId', r.user_id, 'lastReadSeq', r.last_read_seq, 'lastReadAt', r.last_read_at)
@@ -18,7 +23,7 @@ const VIEW_SELECT = `
          s.name AS seller_name, s.avatar_url AS seller_avatar, s.response_time_seconds AS seller_response_time,
          lm.message AS last_message
   FROM conversations c
-  JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1
+  JOIN participants p ON p.conversation_id = c.id AND p.user_id = ${ACTOR_SQL("$1", admin)}
   LEFT JOIN listings l ON l.id = c.listing_id
   JOIN users b ON b.id = c.buyer_id
   JOIN users s ON s.id = c.seller_id
@@ -30,6 +35,12 @@ const VIEW_SELECT = `
 
 /** The seller sees a conversation from its first message on (API.md, "Opening a conversation"). */
 const VISIBLE_TO_CALLER = `(c.buyer_id = $1 OR (c.seller_id = $1 AND c.last_seq > 0))`;
+
+/** The support conversations of the admin inbox, as the team sees them ($1 = the team's id). */
+export interface SupportFilter {
+  limit: number;
+  after?: { activityAt: Date; id: string };
+}
 
 interface ConversationRow {
   id: string;
@@ -82,10 +93,10 @@ export class ConversationRepository {
    * when holding one: the read then runs on the locked connection instead of waiting for a second
    * one from a pool that other senders may hold.
    */
-  async findForUser(userId: string, conversationId: string, via?: ConversationLock): Promise<ConversationRecord | null> {
+  async findForUser(userId: string, conversationId: string, via?: ConversationLock, admin = false): Promise<ConversationRecord | null> {
     const { rows } = await (via?.client ?? this.pool).query<ConversationRow>(
-      `${VIEW_SELECT} WHERE c.id = $2 AND ${VISIBLE_TO_CALLER}`,
-      [userId, conversationId],
+      `${VIEW_SELECT("$3")} WHERE c.id = $2 AND ${VISIBLE_SQL("$1", "$3")}`,
+      [userId, conversationId, admin],
     );
     return rows[0] ? toRecord(rows[0]) : null;
   }
@@ -94,7 +105,7 @@ export class ConversationRepository {
   async listForUser(
     userId: string,
     filter: ListFilter,
-  ): Promise<{ items: ConversationRecord[]; last: { activityAt: Date; id: string } | null; more: boolean }> {
+  ): Promise<ConversationPage> {
     const params: unknown[] = [userId];
     const where = [VISIBLE_TO_CALLER, "(p.hidden_at_seq IS NULL OR c.last_seq > p.hidden_at_seq)"];
     if (filter.role === "buyer") where.push("c.buyer_id = $1");
@@ -112,18 +123,70 @@ export class ConversationRepository {
     }
     params.push(filter.limit + 1);
     const { rows } = await this.pool.query<ConversationRow>(
-      `${VIEW_SELECT} WHERE ${where.join(" AND ")}
+      `${VIEW_SELECT("false")} WHERE ${where.join(" AND ")}
        ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $${params.length}`,
       params,
     );
-    const more = rows.length > filter.limit;
-    const page = rows.slice(0, filter.limit);
-    const lastRow = page.at(-1);
-    return {
-      items: page.map(toRecord),
-      last: lastRow ? { activityAt: lastRow.last_activity_at, id: lastRow.id } : null,
-      more,
-    };
+    return toPage(rows, filter.limit);
+  }
+
+  /**
+   * The admin inbox: support conversations with a message, latest activity first, as the team
+   * (`teamId`, their seller) sees them. Served by the seller's activity index: every support
+   * conversation has the same seller.
+   */
+  async listSupport(teamId: string, filter: SupportFilter): Promise<ConversationPage> {
+    const params: unknown[] = [teamId];
+    const where = ["c.seller_id = $1", "c.kind = 'support'", "c.last_seq > 0"];
+    if (filter.after) {
+      params.push(filter.after.activityAt, filter.after.id);
+      where.push(`(c.last_activity_at, c.id) < ($${params.length - 1}, $${params.length}::uuid)`);
+    }
+    params.push(filter.limit + 1);
+    const { rows } = await this.pool.query<ConversationRow>(
+      `${VIEW_SELECT("false")} WHERE ${where.join(" AND ")}
+       ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return toPage(rows, filter.limit);
+  }
+
+  /**
+   * Get-or-create `userId`'s support conversation with the team (`team`: its user row is written
+   * here too, so its name follows SUPPORT_NAME) in one statement; one per user (a partial unique
+   * index). Null when the user does not exist.
+   */
+  async openSupport(userId: string, team: { id: string; name: string }): Promise<{ id: string; created: boolean } | null> {
+    const { rows } = await this.pool.query<{ id: string; created: boolean }>(
+      `WITH target AS (
+         SELECT id FROM users WHERE id = $1
+       ), team AS (
+         INSERT INTO users (id, name) SELECT $2, $3 FROM target
+         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name WHERE users.name IS DISTINCT FROM EXCLUDED.name
+       ), inserted AS (
+         INSERT INTO conversations (kind, listing_id, buyer_id, seller_id)
+         SELECT 'support', NULL, id, $2 FROM target
+         ON CONFLICT (buyer_id) WHERE kind = 'support' DO NOTHING
+         RETURNING id
+       ), members AS (
+         INSERT INTO participants (conversation_id, user_id, role)
+         SELECT id, $1, 'buyer'::participant_role FROM inserted
+         UNION ALL SELECT id, $2, 'seller'::participant_role FROM inserted
+       )
+       SELECT id, true AS created FROM inserted
+       UNION ALL
+       SELECT c.id, false AS created FROM conversations c
+       WHERE c.buyer_id = $1 AND c.kind = 'support' AND NOT EXISTS (SELECT 1 FROM inserted)`,
+      [userId, team.id, team.name],
+    );
+    if (rows[0]) return rows[0];
+    // No row: an unknown user, or a concurrent open committed after this statement's snapshot
+    // (the insert did nothing, the fallback could not see it yet). A new statement tells which.
+    const { rows: existing } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM conversations WHERE buyer_id = $1 AND kind = 'support'`,
+      [userId],
+    );
+    return existing[0] ? { id: existing[0].id, created: false } : null;
   }
 
   /** What opening a conversation about a listing needs to know, in one statement. */
@@ -191,6 +254,22 @@ export class ConversationRepository {
     );
     return (rowCount ?? 0) > 0;
   }
+}
+
+export interface ConversationPage {
+  items: ConversationRecord[];
+  last: { activityAt: Date; id: string } | null;
+  more: boolean;
+}
+
+function toPage(rows: ConversationRow[], limit: number): ConversationPage {
+  const page = rows.slice(0, limit);
+  const lastRow = page.at(-1);
+  return {
+    items: page.map(toRecord),
+    last: lastRow ? { activityAt: lastRow.last_activity_at, id: lastRow.id } : null,
+    more: rows.length > limit,
+  };
 }
 
 function toRecord(row: ConversationRow): ConversationRecord {

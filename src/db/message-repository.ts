@@ -14,11 +14,13 @@ import type { ListingStatus } from "../contract/shapes.js";
 import { isUniqueViolation } from "./database.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { FlagDraft, SendModeration } from "./moderation-flag-repository.js";
+import { ACTOR_SQL, BLOCKED_SQL, VISIBLE_SQL } from "./access-sql.js";
 
 export interface SendContext {
   buyerId: string;
   sellerId: string;
-  listingStatus: ListingStatus;
+  /** Null for support conversations (no listing). */
+  listingStatus: ListingStatus | null;
   senderBanned: boolean;
   blocked: boolean;
   existing: MessageRecord | null;
@@ -36,6 +38,8 @@ export interface SendContext {
 export interface SendInput {
   conversationId: string;
   senderId: string;
+  /** The sender's token has the admin role: they write in every support conversation as the team. */
+  admin: boolean;
   clientId: string;
   /** Null when blank: the message is then its attachments. */
   content: string | null;
@@ -57,7 +61,10 @@ export interface MessageAccess {
   message: MessageRecord;
   buyerId: string;
   sellerId: string;
-  listingStatus: ListingStatus;
+  /** Null for support conversations (no listing). */
+  listingStatus: ListingStatus | null;
+  /** The conversation's two people blocked each other (never in support conversations). */
+  blocked: boolean;
   /** Listing active and no offer accepted: the contact-detail policy applies (to an edit). */
   contactPolicyApplies: boolean;
 }
@@ -74,10 +81,12 @@ const LOCK_KEY = (conversationIdSql: string) => `hashtextextended(${conversation
 const UNREAD_WEBHOOK_CTE = `, w AS (
            INSERT INTO webhook_deliveries (type, payload, due_at)
            SELECT 'message.unread',
-                  jsonb_build_object('userId', CASE WHEN ok.buyer_id = $2 THEN ok.seller_id ELSE ok.buyer_id END,
+                  jsonb_build_object('userId', CASE WHEN ok.buyer_id = ok.actor THEN ok.seller_id ELSE ok.buyer_id END,
                                      'conversationId', m.conversation_id, 'messageId', m.id, 'seq', m.seq),
-                  m.created_at + $8::int * interval '1 millisecond'
+                  m.created_at + $9::int * interval '1 millisecond'
            FROM m, ok
+           -- The team of a support conversation has no device to reach: admins see its inbox.
+           WHERE ok.kind = 'listing' OR ok.buyer_id <> ok.actor
          )`;
 
 /**
@@ -132,10 +141,10 @@ const INSERT_FLAGS_SQL = (conversation: string, sender: string, message: string,
  */
 const SEND_SQL = (webhook: boolean) => `
 WITH ctx AS (
-  SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked, c.id, c.buyer_id, c.seller_id, l.status::text AS listing_status,
+  SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked, c.id, c.kind::text AS kind, c.buyer_id, c.seller_id,
+         ${ACTOR_SQL("$2", "$8")} AS actor, l.status::text AS listing_status,
          COALESCE((SELECT banned_at IS NOT NULL FROM users WHERE id = $2), false) AS sender_banned,
-         EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = c.buyer_id AND k.blocked_id = c.seller_id)
-                                          OR (k.blocker_id = c.seller_id AND k.blocked_id = c.buyer_id)) AS blocked,
+         ${BLOCKED_SQL} AS blocked,
          (SELECT row_to_json(x) FROM (SELECT ${MESSAGE_COLUMNS} FROM messages m
             WHERE m.conversation_id = c.id AND m.sender_id = $2 AND m.client_id = $3) x) AS existing,
          ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = $5 AND r.conversation_id = c.id)) AS reply_ok,
@@ -146,14 +155,14 @@ WITH ctx AS (
          (SELECT json_agg(json_build_object('senderId', t.sender_id, 'content', t.content) ORDER BY t.seq)
             FROM messages t WHERE t.conversation_id = c.id AND t.seq > c.last_seq - 2) AS recent,
          ${CONTACT_POLICY_APPLIES_SQL} AS contact_policy_applies
-  FROM conversations c JOIN listings l ON l.id = c.listing_id
-  WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))
+  FROM conversations c LEFT JOIN listings l ON l.id = c.listing_id
+  WHERE c.id = $1 AND ${VISIBLE_SQL("$2", "$8")}
 ), claimable AS (
   SELECT count(*) AS n, bool_and(a.kind = 'image') AS images, bool_and(a.kind = 'file') AS files
   FROM attachments a WHERE a.id = ANY($6::uuid[]) AND a.uploader_id = $2 AND a.message_id IS NULL
 ), ok AS (
   SELECT ctx.*, claimable.* FROM ctx, claimable
-  WHERE NOT ctx.sender_banned AND NOT ctx.blocked AND ctx.listing_status <> 'deleted' AND ctx.reply_ok
+  WHERE NOT ctx.sender_banned AND NOT ctx.blocked AND ctx.listing_status IS DISTINCT FROM 'deleted' AND ctx.reply_ok
     AND ctx.existing IS NULL AND claimable.n = cardinality($6::uuid[])
     AND NOT COALESCE((${EFFECT_SQL}->>'block')::boolean, false)
 ), c AS (
@@ -172,7 +181,7 @@ WITH ctx AS (
   RETURNING *
 ), pointer AS (
   UPDATE participants SET last_read_seq = (SELECT seq FROM m), last_read_at = now()
-  WHERE conversation_id = $1 AND user_id = $2 AND EXISTS (SELECT 1 FROM m)
+  WHERE conversation_id = $1 AND user_id = (SELECT actor FROM ok) AND EXISTS (SELECT 1 FROM m)
 ), a AS (
   UPDATE attachments SET message_id = (SELECT id FROM m), position = array_position($6::uuid[], id)
   WHERE id = ANY($6::uuid[]) AND uploader_id = $2 AND message_id IS NULL AND EXISTS (SELECT 1 FROM m)
@@ -311,7 +320,7 @@ export class MessageRepository {
       ({ rows: [row] } = await client.query<SendRow>(
         statement(this.prepared, webhook ? "chat_send_webhook" : "chat_send", webhook ? SEND_SQL_WEBHOOK : SEND_SQL_PLAIN, [
           input.conversationId, input.senderId, input.clientId, input.content, input.replyToId, input.attachmentIds,
-          input.moderation ? JSON.stringify(input.moderation) : null,
+          input.moderation ? JSON.stringify(input.moderation) : null, input.admin,
           ...(webhook ? [input.unreadWebhookDelayMs] : []),
         ]),
       ));
@@ -373,21 +382,27 @@ export class MessageRepository {
   async lockMessage(
     messageId: string,
     userId: string,
-    admin: boolean,
+    access: { anyMessage: boolean; admin: boolean },
   ): Promise<{ lock: ConversationLock; access: MessageAccess } | null> {
     // Keyed by message locally: edits and unsends of one message queue here; the advisory lock
     // on the conversation orders them across nodes.
     const locked = await this.lockAndRead<
-      MessageRow & { buyer_id: string; seller_id: string; listing_status: ListingStatus; contact_policy_applies: boolean }
+      MessageRow & {
+        buyer_id: string;
+        seller_id: string;
+        listing_status: ListingStatus | null;
+        blocked: boolean;
+        contact_policy_applies: boolean;
+      }
     >(
       `m:${messageId}`,
       "chat_message_lock",
       `SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked,
-              c.buyer_id, c.seller_id, l.status::text AS listing_status,
+              c.buyer_id, c.seller_id, l.status::text AS listing_status, ${BLOCKED_SQL} AS blocked,
               ${CONTACT_POLICY_APPLIES_SQL} AS contact_policy_applies, ${MESSAGE_COLUMNS}
-       FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN listings l ON l.id = c.listing_id
-       WHERE m.id = $1 AND ($3 OR c.buyer_id = $2 OR c.seller_id = $2)`,
-      [messageId, userId, admin],
+       FROM messages m JOIN conversations c ON c.id = m.conversation_id LEFT JOIN listings l ON l.id = c.listing_id
+       WHERE m.id = $1 AND ($3 OR ${VISIBLE_SQL("$2", "$4")})`,
+      [messageId, userId, access.anyMessage, access.admin],
     );
     if (!locked) return null;
     const { lock, row } = locked;
@@ -398,6 +413,7 @@ export class MessageRepository {
         buyerId: row.buyer_id,
         sellerId: row.seller_id,
         listingStatus: row.listing_status,
+        blocked: row.blocked,
         contactPolicyApplies: row.contact_policy_applies,
       },
     };

@@ -1,9 +1,12 @@
 // Read pointers and unread counts. Unread is last_seq - last_read_seq: sending moves the sender's
 // own pointer to their message, so everything above a pointer is the other party's.
 import type pg from "pg";
+import { ACTOR_SQL, BLOCKED_SQL, VISIBLE_SQL } from "./access-sql.js";
 
 export interface ReadResult {
   moved: boolean;
+  /** Whose pointer: the caller's, or the team's for an admin in a support conversation. */
+  userId: string;
   seq: number;
   readAt: Date | null;
   buyerId: string;
@@ -17,33 +20,35 @@ export class ParticipantRepository {
    * Moves the pointer forward to min(seq, lastSeq) (lastSeq when seq is null) in one statement.
    * Null when the conversation is not the user's; `moved: false` when it was a no-op.
    */
-  async markRead(userId: string, conversationId: string, seq: number | null): Promise<ReadResult | null> {
+  async markRead(userId: string, conversationId: string, seq: number | null, admin = false): Promise<ReadResult | null> {
     const { rows } = await this.pool.query<{
       moved: boolean;
+      actor: string;
       seq: number;
       read_at: Date | null;
       buyer_id: string;
       seller_id: string;
     }>(
       `WITH target AS (
-         SELECT c.id, c.buyer_id, c.seller_id, LEAST(COALESCE($3::int, c.last_seq), c.last_seq) AS seq
+         SELECT c.id, c.buyer_id, c.seller_id, LEAST(COALESCE($3::int, c.last_seq), c.last_seq) AS seq,
+                ${ACTOR_SQL("$2", "$4")} AS actor
          FROM conversations c
-         WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))
+         WHERE c.id = $1 AND ${VISIBLE_SQL("$2", "$4")}
        ), moved AS (
          UPDATE participants p SET last_read_seq = t.seq, last_read_at = now()
          FROM target t
-         WHERE p.conversation_id = t.id AND p.user_id = $2 AND t.seq > p.last_read_seq
+         WHERE p.conversation_id = t.id AND p.user_id = t.actor AND t.seq > p.last_read_seq
          RETURNING p.last_read_seq, p.last_read_at
        )
        SELECT (SELECT count(*) FROM moved) > 0 AS moved,
               COALESCE((SELECT last_read_seq FROM moved), t.seq) AS seq,
-              (SELECT last_read_at FROM moved) AS read_at, t.buyer_id, t.seller_id
+              (SELECT last_read_at FROM moved) AS read_at, t.buyer_id, t.seller_id, t.actor
        FROM target t`,
-      [conversationId, userId, seq],
+      [conversationId, userId, seq, admin],
     );
     const row = rows[0];
     return row
-      ? { moved: row.moved, seq: row.seq, readAt: row.read_at, buyerId: row.buyer_id, sellerId: row.seller_id }
+      ? { moved: row.moved, userId: row.actor, seq: row.seq, readAt: row.read_at, buyerId: row.buyer_id, sellerId: row.seller_id }
       : null;
   }
 
@@ -61,21 +66,21 @@ export class ParticipantRepository {
   }
 
   /** The conversation and seq of a message the user may see, for message:read { messageId }. */
-  async messagePosition(userId: string, messageId: string): Promise<{ conversationId: string; seq: number } | null> {
+  async messagePosition(userId: string, messageId: string, admin = false): Promise<{ conversationId: string; seq: number } | null> {
     const { rows } = await this.pool.query<{ conversation_id: string; seq: number }>(
       `SELECT m.conversation_id, m.seq FROM messages m JOIN conversations c ON c.id = m.conversation_id
-       WHERE m.id = $1 AND (c.buyer_id = $2 OR c.seller_id = $2)`,
-      [messageId, userId],
+       WHERE m.id = $1 AND ${VISIBLE_SQL("$2", "$3")}`,
+      [messageId, userId, admin],
     );
     const row = rows[0];
     return row ? { conversationId: row.conversation_id, seq: row.seq } : null;
   }
 
   /** Whether the user may see the conversation (history reads). */
-  async canSee(userId: string, conversationId: string): Promise<boolean> {
+  async canSee(userId: string, conversationId: string, admin = false): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `SELECT 1 FROM conversations c WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))`,
-      [conversationId, userId],
+      `SELECT 1 FROM conversations c WHERE c.id = $1 AND ${VISIBLE_SQL("$2", "$3")}`,
+      [conversationId, userId, admin],
     );
     return (rowCount ?? 0) > 0;
   }
@@ -84,13 +89,11 @@ export class ParticipantRepository {
    * The conversation's two people, when the user may see it and they have not blocked each other
    * (typing indicators: nothing live passes between a blocked pair); null otherwise.
    */
-  async canTalk(userId: string, conversationId: string): Promise<{ buyerId: string; sellerId: string } | null> {
+  async canTalk(userId: string, conversationId: string, admin = false): Promise<{ buyerId: string; sellerId: string } | null> {
     const { rows } = await this.pool.query<{ buyer_id: string; seller_id: string }>(
       `SELECT c.buyer_id, c.seller_id FROM conversations c
-       WHERE c.id = $1 AND (c.buyer_id = $2 OR (c.seller_id = $2 AND c.last_seq > 0))
-         AND NOT EXISTS (SELECT 1 FROM blocks k WHERE (k.blocker_id = c.buyer_id AND k.blocked_id = c.seller_id)
-                                                  OR (k.blocker_id = c.seller_id AND k.blocked_id = c.buyer_id))`,
-      [conversationId, userId],
+       WHERE c.id = $1 AND ${VISIBLE_SQL("$2", "$3")} AND NOT ${BLOCKED_SQL}`,
+      [conversationId, userId, admin],
     );
     const row = rows[0];
     return row ? { buyerId: row.buyer_id, sellerId: row.seller_id } : null;

@@ -2,6 +2,7 @@
 // page. The index is prisma/migrations/*_search_index: a GIN index on
 // to_tsvector('simple', content) for messages not unsent; the WHERE clause below repeats that
 // exact expression and predicate, or PostgreSQL would not use it.
+import { ACTOR_SQL } from "./access-sql.js";
 import type pg from "pg";
 import { MESSAGE_COLUMNS, toMessageRecord, type MessageRow } from "./message-sql.js";
 import type { MessageRecord } from "./records.js";
@@ -88,11 +89,14 @@ export class SearchRepository {
       where.push(`(m.created_at, m.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
     params.push(f.limit + 1);
+    // Across conversations: the caller's own. In one named conversation an admin may also search
+    // a support conversation, as the team (access-sql.ts); the inbox, not search, lists those.
+    const participant = f.conversationId ? ACTOR_SQL("$1", "$4") : "$1";
     const { rows } = await this.pool.query<MessageRow & { highlight: string }>(
       `WITH hits AS (
          SELECT m.id FROM messages m
-         JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id = $1
          JOIN conversations c ON c.id = m.conversation_id
+         JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id = ${participant}
          WHERE ${where.join(" AND ")}
          ORDER BY m.created_at DESC, m.id DESC
          LIMIT $${params.length}

@@ -72,6 +72,9 @@ export function deliver(
     case "message.read":
       room.emit("message:read", event.payload);
       return;
+    case "message.reactions":
+      room.emit("message:reactions", event.payload);
+      return;
     case "presence.changed":
       if (event.online) room.emit("user:online", { userId: event.userId });
       else room.emit("user:offline", { userId: event.userId, lastSeenAt: event.lastSeenAt ?? new Date().toISOString() });

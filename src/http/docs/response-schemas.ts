@@ -18,7 +18,13 @@ import type {
   UnreadSummary,
   UserView,
 } from "../../contract/shapes.js";
-import type { BroadcastPayload, ErrorCode, MessageDeletedPayload, MessageReadPayload } from "../../contract/socket-events.js";
+import type {
+  BroadcastPayload,
+  ErrorCode,
+  MessageDeletedPayload,
+  MessageReactionsPayload,
+  MessageReadPayload,
+} from "../../contract/socket-events.js";
 import { ERRORS } from "../../errors/errors.js";
 
 /** Named schemas: they become `#/components/schemas/<id>` in the document. */
@@ -217,6 +223,12 @@ export const messageReadShape = named(
   z.object({ conversationId: z.string(), userId: z.string(), seq: z.number().int(), readAt: timestamp }),
 );
 
+export const messageReactionsShape = named(
+  "MessageReactions",
+  z.object({ messageId: z.string(), conversationId: z.string(), reactions: z.array(reactionShape) }),
+  "A message's reactions after a change: the whole list, as in Message.reactions",
+);
+
 /** A response without a body (204). */
 export const noContent = z.null().describe("No content");
 
@@ -240,3 +252,4 @@ exact<Documented<typeof flagShape, FlagView>>();
 exact<Documented<typeof broadcastShape, BroadcastPayload>>();
 exact<Documented<typeof messageDeletedShape, MessageDeletedPayload>>();
 exact<Documented<typeof messageReadShape, MessageReadPayload>>();
+exact<Documented<typeof messageReactionsShape, MessageReactionsPayload>>();

@@ -8,6 +8,7 @@ import {
   conversationIdInput,
   editMessageInput,
   messageIdInput,
+  reactInput,
   readInput,
   sendMessageInput,
 } from "../../chat/schemas.js";
@@ -15,6 +16,7 @@ import {
   broadcastShape,
   conversationShape,
   messageDeletedShape,
+  messageReactionsShape,
   messageReadShape,
   messageShape,
 } from "./response-schemas.js";
@@ -42,6 +44,11 @@ export const clientEventDocs = {
   "message:delete": { summary: "Unsend your message", payload: messageIdInput, ack: empty },
   "message:read": { summary: "Move your read pointer to this message", payload: messageIdInput, ack: empty },
   "messages:read": { summary: "Move your read pointer to seq (default: latest)", payload: readInput, ack: empty },
+  "message:react": {
+    summary: "Add (on: true) or remove your reaction: exactly one emoji, at most 20 distinct per message; idempotent",
+    payload: reactInput,
+    ack: empty,
+  },
   "typing:start": { summary: "You are typing (refresh within 5 s)", payload: conversationIdInput, ack: null },
   "typing:stop": { summary: "You stopped typing", payload: conversationIdInput, ack: null },
 } satisfies Record<keyof ClientToServerEvents, ClientEventDoc>;
@@ -51,6 +58,7 @@ export const serverEventDocs = {
   "message:updated": { summary: "A message edited or changed", payload: messageShape },
   "message:deleted": { summary: "A message unsent", payload: messageDeletedShape },
   "message:read": { summary: "A participant's read pointer moved", payload: messageReadShape },
+  "message:reactions": { summary: "A message's reactions changed (the whole list), to both participants", payload: messageReactionsShape },
   "typing:start": { summary: "The other participant is typing", payload: typingPayload },
   "typing:stop": { summary: "The other participant stopped typing", payload: typingPayload },
   "user:online": { summary: "A contact came online", payload: z.object({ userId: z.string() }) },

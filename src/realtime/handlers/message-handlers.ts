@@ -1,9 +1,13 @@
 import type { MessageService } from "../../chat/message-service.js";
+import type { ReactionService } from "../../chat/reaction-service.js";
 import { on, type ChatSocket, type SocketServerOptions } from "../socket-server.js";
 
 /** The socket side of messaging: each event calls the same MessageService function as HTTP. */
-export function messageHandlers(socket: ChatSocket, deps: { messages: MessageService; log: SocketServerOptions["log"] }): void {
-  const { messages, log } = deps;
+export function messageHandlers(
+  socket: ChatSocket,
+  deps: { messages: MessageService; reactions: ReactionService; log: SocketServerOptions["log"] },
+): void {
+  const { messages, reactions, log } = deps;
   const principal = socket.data.principal;
   on(socket, "message:send", async (payload) => (await messages.send(principal, payload)).message, log);
   on(socket, "message:edit", (payload) => messages.edit(principal, payload), log);
@@ -21,6 +25,15 @@ export function messageHandlers(socket: ChatSocket, deps: { messages: MessageSer
     "message:read",
     async (payload) => {
       await messages.markReadUpTo(principal, payload);
+      return {};
+    },
+    log,
+  );
+  on(
+    socket,
+    "message:react",
+    async (payload) => {
+      await reactions.react(principal, payload);
       return {};
     },
     log,
