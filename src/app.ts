@@ -51,7 +51,7 @@ import { localRateCheck } from "./cluster/local-rate-limiter.js";
 import { createUrlSigner } from "./media/url-signer.js";
 import { ContentSniffer } from "./media/content-sniffer.js";
 import { ImageProcessor } from "./media/image-processor.js";
-import { LocalFileStorage } from "./media/local-file-storage.js";
+import { createStorageBackend, StorageSetupError } from "./media/storage-backend.js";
 import { startOrphanSweeper } from "./media/orphan-sweeper.js";
 import { createUploadMetrics } from "./media/upload-metrics.js";
 import { MediaPipeline } from "./media/upload-batch.js";
@@ -157,10 +157,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   // ---- Stores -------------------------------------------------------------------------------
   const verify = buildVerifier(config);
   // Checked first, so a bad UPLOAD_DIR stops start-up before any connection opens.
-  const storage = new LocalFileStorage(config.UPLOAD_DIR);
-  await storage.ensureWritable().catch((err: Error) => {
-    throw new ConfigError("UPLOAD_DIR", `is not a writable directory (${err.message})`);
+  // STORAGE=local|s3 (media/storage-backend.ts); UPLOAD_DIR is checked first in both cases.
+  const storageBackend = await createStorageBackend(config, (obj, msg) => log.warn(obj, msg)).catch((err: unknown) => {
+    throw err instanceof StorageSetupError ? new ConfigError(err.variable, err.message) : err;
   });
+  const { storage } = storageBackend;
   // Embedded mode: no DATABASE_URL → PGlite under DATA_DIR, migrated here; the same SQL runs on it.
   const embedded = config.DATABASE_URL
     ? null
@@ -429,6 +430,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await cluster.close();
     await db.close();
     await embedded?.close();
+    storageBackend.close();
   });
   return app;
 }

@@ -65,6 +65,14 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATA_DIR: z.string().min(1).default("./data"),
   UPLOAD_DIR: optionalString,
+  // Where attachment bytes live (README, "Object storage"): local disk, or an S3-compatible store.
+  STORAGE: z.enum(["local", "s3"]).default("local"),
+  S3_BUCKET: optionalString,
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  S3_ENDPOINT: url(["http", "https"]),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_FORCE_PATH_STYLE: bool.default(false),
   // Uploads (README, "Attachments"). Sizes are of the files as sent, before re-encoding.
   UPLOAD_MAX_FILE_BYTES: int(1024, 1024 * 1024 * 1024).default(20 * 1024 * 1024),
   UPLOAD_MAX_REQUEST_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(60 * 1024 * 1024),
@@ -190,6 +198,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (c.MODERATION_URL && !c.MODERATION_SECRET && !c.WEBHOOK_SECRET) {
     throw new ConfigError("MODERATION_SECRET", "is required when MODERATION_URL is set (or WEBHOOK_SECRET, which it defaults to)");
+  }
+  if (c.STORAGE === "s3" && !c.S3_BUCKET) {
+    throw new ConfigError("S3_BUCKET", "is required when STORAGE=s3");
+  }
+  if (!c.S3_ACCESS_KEY_ID !== !c.S3_SECRET_ACCESS_KEY) {
+    throw new ConfigError(c.S3_ACCESS_KEY_ID ? "S3_SECRET_ACCESS_KEY" : "S3_ACCESS_KEY_ID", "must be set together with the other S3 key (or neither, for the SDK's default credentials)");
   }
   if (c.WEBHOOK_URL && !c.WEBHOOK_SECRET) {
     throw new ConfigError("WEBHOOK_SECRET", "is required when WEBHOOK_URL is set");

@@ -1,14 +1,9 @@
 // Where attachment bytes live, behind one small interface so the backend is a configuration
-// choice (the pattern of cluster/event-bus.ts). local-file-storage.ts keeps them on disk under
-// UPLOAD_DIR. An S3-compatible store (AWS S3, MinIO, R2, Ceph) fits the same four calls:
-//   putFile → PutObject with a read stream of the local file and ContentType/ContentLength
-//             (objects are at most UPLOAD_MAX_FILE_BYTES, below the 5 GB single-PUT limit),
-//             then unlink the local file;
-//   open    → HeadObject for the size, then GetObject with `Range: bytes=start-end` in read();
-//   delete  → DeleteObjects in batches of 1,000 keys (a missing key is not an error there either).
-// Keys are already safe object names ("ab/<uuid>.jpg"). Staging stays on local disk in either case
-// (sharp needs a seekable file), and downloads keep going through the service so the
-// participant rules and signatures still apply.
+// choice (STORAGE, media/storage-backend.ts; the pattern of cluster/event-bus.ts):
+// local-file-storage.ts keeps them on disk under UPLOAD_DIR, s3-file-storage.ts in an
+// S3-compatible store. Keys are already safe object names ("ab/<uuid>.jpg"). Staging stays on
+// local disk in either case (sharp needs a seekable file), and downloads keep going through the
+// service so the participant rules and signatures still apply.
 import type { Readable } from "node:stream";
 
 /** Inclusive byte range, as in an HTTP Range header. */
