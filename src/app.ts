@@ -42,6 +42,9 @@ import { AttachmentService } from "./chat/attachment-service.js";
 import { ModerationService } from "./chat/moderation-service.js";
 import { BroadcastService } from "./chat/broadcast-service.js";
 import { SearchService } from "./chat/search-service.js";
+import { OfferService } from "./chat/offer-service.js";
+import { OfferRepository } from "./db/offer-repository.js";
+import { offerRoutes } from "./http/routes/offer-routes.js";
 import { Presenter } from "./chat/presenter.js";
 import { createClusterBackends } from "./cluster/backends.js";
 import type { RedisConnections } from "./cluster/redis.js";
@@ -224,7 +227,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     onSpamRefused: () => rateLimitedTotal.inc({ rule: "spam" }),
     onBackgroundError: logFailure,
   });
+  // One repository for messages and offers: its local mutex orders this node's sends per conversation.
   const messageRepo = new MessageRepository(db.pool, { preparedStatements: !embedded });
+  const checkSendRate = localRateCheck("messages", config.RATE_LIMIT_MESSAGES, () => rateLimitedTotal.inc({ rule: "messages" }));
   const messages = new MessageService({
     moderator,
     messages: messageRepo,
@@ -236,7 +241,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     onBackgroundError: logFailure,
     onStored: () => metrics.messagesSent.inc(),
     // Sends are counted in this node's memory: no Redis command per message (README, "Rate limits").
-    checkSendRate: localRateCheck("messages", config.RATE_LIMIT_MESSAGES, () => rateLimitedTotal.inc({ rule: "messages" })),
+    checkSendRate,
     ...(config.WEBHOOK_URL ? { unreadWebhookDelayMs: config.WEBHOOK_DELAY_MS } : {}),
   });
   const reactions = new ReactionService({
@@ -245,6 +250,20 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     publish,
     // Per node, like messages: no Redis command per reaction (README, "Reactions").
     checkRate: localRateCheck("reactions", config.RATE_LIMIT_REACTIONS, () => rateLimitedTotal.inc({ rule: "reactions" })),
+    onBackgroundError: logFailure,
+  });
+  const offers = new OfferService({
+    messages: messageRepo,
+    offers: new OfferRepository(db.pool, config.WEBHOOK_URL !== undefined),
+    conversations: conversationRepo,
+    presenter,
+    publish,
+    ttlMs: config.OFFER_TTL_MS,
+    maxAmountCents: config.OFFER_MAX_AMOUNT_CENTS,
+    webhooks: config.WEBHOOK_URL !== undefined,
+    ...(config.WEBHOOK_URL ? { unreadWebhookDelayMs: config.WEBHOOK_DELAY_MS } : {}),
+    checkSendRate,
+    onStored: () => metrics.messagesSent.inc(),
     onBackgroundError: logFailure,
   });
   const typing = new TypingService({
@@ -373,6 +392,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   adminRoutes(app, { guards, moderation, broadcasts });
   flagRoutes(app, { guards, flags: new FlagService({ repository: flags, presenter }) });
   searchRoutes(app, { guards, search });
+  offerRoutes(app, { guards, offers, maxAmountCents: config.OFFER_MAX_AMOUNT_CENTS });
   await demoRoutes(app, { config });
 
   // ---- Background work ----------------------------------------------------------------------
@@ -410,6 +430,13 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     },
     onError: (err) => log.error({ err }, "upload sweep failed"),
   });
+  // Every node sweeps for expired offers; SKIP LOCKED splits them, so each expires once.
+  const offerSweeper = startOrphanSweeper({
+    intervalMs: config.OFFER_SWEEP_INTERVAL_MS,
+    sweep: () => offers.sweepExpired(),
+    onSwept: (count) => log.info({ count }, "expired offers"),
+    onError: (err) => log.error({ err }, "offer expiry sweep failed"),
+  });
 
   // ---- Shutdown -----------------------------------------------------------------------------
   // First the sockets (an open WebSocket would keep the HTTP server from closing); then Fastify
@@ -424,6 +451,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.addHook("onClose", async () => {
     await webhookWorker?.stop();
     await orphanSweeper.stop();
+    await offerSweeper.stop();
     typingRelay.close();
     await presence.close();
     await messages.drain();

@@ -107,6 +107,7 @@ export class MessageService {
       const { message } = access;
       if (message.senderId !== caller.userId) throw forbidden("Only the sender can edit a message");
       if (message.deletedAt) throw conflict("This message was unsent");
+      if (message.type === "offer") throw conflict("An offer cannot be edited: withdraw it and make another (README, \"Offers\")");
       if (access.listingStatus === "deleted") throw conflict("This listing has been deleted: the conversation is read-only");
       const hasText = req.content.trim() !== "";
       if (!hasText && message.attachments.length === 0) throw invalid("content: a message needs text or attachments");
@@ -139,6 +140,7 @@ export class MessageService {
       const { message } = access;
       if (message.senderId !== caller.userId && !admin) throw forbidden("Only the sender can unsend a message");
       if (message.deletedAt) return;
+      if (message.offer?.status === "pending") throw conflict("A pending offer cannot be unsent: withdraw it first");
       const keys = await this.deps.messages.softDelete(lock, message.id);
       await this.publishSafely(
         {

@@ -151,6 +151,11 @@ const schema = z.object({
   SPAM_MIN_CHARS: int(1, 4000).default(12),
   // The marketplace team's name as the seller of support conversations (README, "Support conversations").
   SUPPORT_NAME: z.string().trim().min(1).max(200).default("Support"),
+  // Offers (README, "Offers"): a pending offer expires OFFER_TTL_MS after it is made; every node
+  // sweeps for due offers every OFFER_SWEEP_INTERVAL_MS (each offer is expired once, by one node).
+  OFFER_TTL_MS: int(1000, 365 * 24 * 3_600_000).default(48 * 3_600_000),
+  OFFER_SWEEP_INTERVAL_MS: int(50, 3_600_000).default(10_000),
+  OFFER_MAX_AMOUNT_CENTS: int(1, 2_147_483_647).default(1_000_000_000),
 });
 
 export type Config = Readonly<

@@ -15,6 +15,7 @@ import { isUniqueViolation } from "./database.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { FlagDraft, SendModeration } from "./moderation-flag-repository.js";
 import { ACTOR_SQL, BLOCKED_SQL, VISIBLE_SQL } from "./access-sql.js";
+import { OFFER_VIEW_SQL, OFFER_WEBHOOK_DATA_SQL, PENDING_OFFER_SQL } from "./offer-sql.js";
 
 export interface SendContext {
   buyerId: string;
@@ -33,6 +34,32 @@ export interface SendContext {
   contactPolicyApplies: boolean;
   /** Refused by the moderation effect (contact policy `block` or the hook's block). */
   moderationBlocked: boolean;
+  /** Offer sends only (SendInput.offer): what the offer rules checked. */
+  offer?: OfferContext;
+}
+
+/** What the offer variant of the send statement read (README, "Offers"). */
+export interface OfferContext {
+  listingCurrency: string | null;
+  /** The conversation's pending offer when the statement started (live: not yet past expiresAt). */
+  pending: { id: string; byUserId: string; live: boolean } | null;
+  /** Every check passed, yet nothing was stored: another node changed the offers meanwhile. */
+  raced: boolean;
+}
+
+/**
+ * Makes the send an offer (type "offer", no content): the offer row, and for a counter the old
+ * offer's move to `countered`, are written by the same statement as the message (README, "Offers").
+ */
+export interface OfferDraft {
+  amountCents: number;
+  currency: string;
+  /** A counter: the pending offer of the other participant that this one answers. */
+  respondsToOfferId: string | null;
+  /** OFFER_TTL_MS: the offer expires this long after it is made. */
+  ttlMs: number;
+  /** Write the offer.created / offer.countered webhook outbox rows (WEBHOOK_URL is set). */
+  webhooks: boolean;
 }
 
 export interface SendInput {
@@ -49,6 +76,8 @@ export interface SendInput {
   moderation: SendModeration | null;
   /** Delay of the recipient's message.unread webhook row, written by the same statement; null: webhooks off. */
   unreadWebhookDelayMs: number | null;
+  /** An offer instead of a text or attachment message (chat/offer-service.ts). */
+  offer?: OfferDraft;
 }
 
 /** What a send came to; every outcome but null holds the lock, to be released by the caller. */
@@ -130,6 +159,63 @@ const INSERT_FLAGS_SQL = (conversation: string, sender: string, message: string,
          ARRAY(SELECT jsonb_array_elements_text(r->'kinds')), r->'spans', r->>'reason'
   FROM jsonb_array_elements(${records}::jsonb) r`;
 
+// ---- The send statement's offer variant (README, "Offers") ----------------------------------
+// Plain sends run the statement without any of this (the same text as before offers existed).
+
+/** The offer's parameter (an OfferDraft as JSON): after the webhook delay when there is one. */
+const offerParam = (webhook: boolean) => (webhook ? "$10::jsonb" : "$9::jsonb");
+
+/** What the offer rules read, under the same lock and snapshot as the rest of ctx. */
+const OFFER_CTX_COLUMNS = `,
+         l.currency AS listing_currency, c.listing_id, ${PENDING_OFFER_SQL("c")} AS pending_offer`;
+
+/**
+ * The offer rules, checked with the others: the listing active, the offer in its currency, and no
+ * other offer pending (a new offer) or the pending one the other participant's and live (a counter).
+ */
+const OFFER_CHECKS = (p: string) => `
+    AND ctx.listing_status = 'active' AND ctx.listing_currency IS NOT DISTINCT FROM (${p}->>'currency')
+    AND (CASE WHEN ${p}->>'respondsToOfferId' IS NULL THEN ctx.pending_offer IS NULL
+              ELSE ctx.pending_offer->>'id' = ${p}->>'respondsToOfferId' AND ctx.pending_offer->>'byUserId' <> $2
+                   AND (ctx.pending_offer->>'live')::boolean END)`;
+
+/**
+ * prev: a counter moves the offer it answers to countered, re-checked under the row lock (an
+ * accept committed meanwhile on another node wins; then nothing is written). o: the new offer,
+ * inserted before its message (the foreign key is checked at the end of the statement) so that a
+ * pending offer stored by another node after this statement's snapshot is a conflict on the
+ * one-pending-offer index that writes nothing (ON CONFLICT DO NOTHING), not an error. ok: the
+ * checks passed and the offer is in, so the conversation's next seq is taken.
+ */
+const OFFER_CTES = (p: string) => `, prev AS (
+  UPDATE offers SET status = 'countered', decided_at = now()
+  WHERE id = (${p}->>'respondsToOfferId')::uuid AND conversation_id = $1 AND status = 'pending'
+    AND by_user_id <> $2 AND expires_at > now() AND EXISTS (SELECT 1 FROM ok0)
+  RETURNING *
+), o AS (
+  INSERT INTO offers (conversation_id, message_id, by_user_id, amount_cents, currency, responds_to_offer_id, expires_at)
+  SELECT ok0.id, gen_random_uuid(), $2, (${p}->>'amountCents')::int, ${p}->>'currency', (SELECT id FROM prev),
+         now() + (${p}->>'ttlMs')::bigint * interval '1 millisecond'
+  FROM ok0 WHERE ${p}->>'respondsToOfferId' IS NULL OR EXISTS (SELECT 1 FROM prev)
+  ON CONFLICT (conversation_id) WHERE status = 'pending' DO NOTHING
+  RETURNING *
+), ok AS (
+  SELECT ok0.*, o.message_id AS offer_message_id FROM ok0, o
+)`;
+
+/** offer.countered (the old offer, with the counter beside it) and offer.created, in the outbox. */
+const OFFER_WEBHOOK_CTE = (p: string) => `, ow AS (
+  INSERT INTO webhook_deliveries (type, payload)
+  SELECT 'offer.countered', ${OFFER_WEBHOOK_DATA_SQL("prev", "ctx", "$2")} || jsonb_build_object('counterOffer', ${OFFER_VIEW_SQL("o")})
+  FROM prev, o, ctx WHERE (${p}->>'webhooks')::boolean
+  UNION ALL
+  SELECT 'offer.created', ${OFFER_WEBHOOK_DATA_SQL("o", "ctx", "$2")}
+  FROM o, ctx WHERE (${p}->>'webhooks')::boolean
+)`;
+
+const OFFER_RESULT_COLUMNS = `
+       ctx.listing_currency, ctx.pending_offer, (EXISTS (SELECT 1 FROM ok0) AND NOT EXISTS (SELECT 1 FROM o)) AS offer_raced,`;
+
 /**
  * The send statement. \`ctx\` reads what the rules check and takes the advisory lock: it is
  * evaluated before the UPDATE can lock the conversation row (the UPDATE joins it), so every send
@@ -139,7 +225,7 @@ const INSERT_FLAGS_SQL = (conversation: string, sender: string, message: string,
  * makes the INSERT fail on its unique key (handled in append()). The message type follows
  * messageType() in chat/message-service.ts, here because the attachment kinds are only known here.
  */
-const SEND_SQL = (webhook: boolean) => `
+const SEND_SQL = (webhook: boolean, offer = false) => `
 WITH ctx AS (
   SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked, c.id, c.kind::text AS kind, c.buyer_id, c.seller_id,
          ${ACTOR_SQL("$2", "$8")} AS actor, l.status::text AS listing_status,
@@ -154,26 +240,26 @@ WITH ctx AS (
          -- looked for in them once this one is stored (chat/contact-policy.ts). Two index rows.
          (SELECT json_agg(json_build_object('senderId', t.sender_id, 'content', t.content) ORDER BY t.seq)
             FROM messages t WHERE t.conversation_id = c.id AND t.seq > c.last_seq - 2) AS recent,
-         ${CONTACT_POLICY_APPLIES_SQL} AS contact_policy_applies
+         ${CONTACT_POLICY_APPLIES_SQL} AS contact_policy_applies${offer ? OFFER_CTX_COLUMNS : ""}
   FROM conversations c LEFT JOIN listings l ON l.id = c.listing_id
   WHERE c.id = $1 AND ${VISIBLE_SQL("$2", "$8")}
 ), claimable AS (
   SELECT count(*) AS n, bool_and(a.kind = 'image') AS images, bool_and(a.kind = 'file') AS files
   FROM attachments a WHERE a.id = ANY($6::uuid[]) AND a.uploader_id = $2 AND a.message_id IS NULL
-), ok AS (
+), ${offer ? "ok0" : "ok"} AS (
   SELECT ctx.*, claimable.* FROM ctx, claimable
   WHERE NOT ctx.sender_banned AND NOT ctx.blocked AND ctx.listing_status IS DISTINCT FROM 'deleted' AND ctx.reply_ok
     AND ctx.existing IS NULL AND claimable.n = cardinality($6::uuid[])
-    AND NOT COALESCE((${EFFECT_SQL}->>'block')::boolean, false)
-), c AS (
+    AND NOT COALESCE((${EFFECT_SQL}->>'block')::boolean, false)${offer ? OFFER_CHECKS(offerParam(webhook)) : ""}
+)${offer ? OFFER_CTES(offerParam(webhook)) : ""}, c AS (
   UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(), updated_at = now()
   FROM ok WHERE conversations.id = ok.id
   RETURNING conversations.id, conversations.last_seq, conversations.last_activity_at
 ), m AS (
-  INSERT INTO messages (conversation_id, seq, sender_id, client_id, type, content, reply_to_id, created_at, flags, masked_content)
-  SELECT c.id, c.last_seq, $2, $3,
-         (CASE WHEN ok.n = 0 THEN 'text' WHEN $4::text IS NOT NULL THEN 'mixed'
-               WHEN ok.images THEN 'image' WHEN ok.files THEN 'file' ELSE 'mixed' END)::message_type,
+  INSERT INTO messages (${offer ? "id, " : ""}conversation_id, seq, sender_id, client_id, type, content, reply_to_id, created_at, flags, masked_content)
+  SELECT ${offer ? "ok.offer_message_id, " : ""}c.id, c.last_seq, $2, $3,
+         ${offer ? "'offer'" : `(CASE WHEN ok.n = 0 THEN 'text' WHEN $4::text IS NOT NULL THEN 'mixed'
+               WHEN ok.images THEN 'image' WHEN ok.files THEN 'file' ELSE 'mixed' END)`}::message_type,
          $4, $5, c.last_activity_at,
          ARRAY(SELECT jsonb_array_elements_text(COALESCE(${EFFECT_SQL.replaceAll("ctx.", "ok.")}->'flags', '[]'::jsonb))),
          ${EFFECT_SQL.replaceAll("ctx.", "ok.")}->>'masked'
@@ -186,9 +272,9 @@ WITH ctx AS (
   UPDATE attachments SET message_id = (SELECT id FROM m), position = array_position($6::uuid[], id)
   WHERE id = ANY($6::uuid[]) AND uploader_id = $2 AND message_id IS NULL AND EXISTS (SELECT 1 FROM m)
   RETURNING id, kind, mime_type, name, size, width, height, thumbnail_key, position
-)${FLAGS_CTE}${webhook ? UNREAD_WEBHOOK_CTE : ""}
+)${FLAGS_CTE}${webhook ? UNREAD_WEBHOOK_CTE : ""}${offer ? OFFER_WEBHOOK_CTE(offerParam(webhook)) : ""}
 SELECT ctx.id AS conversation_id, ctx.buyer_id, ctx.seller_id, ctx.listing_status, ctx.sender_banned, ctx.blocked,
-       ctx.existing, ctx.reply_ok, ctx.attachments, ctx.recent, ctx.contact_policy_applies,
+       ctx.existing, ctx.reply_ok, ctx.attachments, ctx.recent, ctx.contact_policy_applies,${offer ? OFFER_RESULT_COLUMNS : ""}
        COALESCE((${EFFECT_SQL}->>'block')::boolean, false) AS moderation_blocked,
        (SELECT row_to_json(x) FROM (
           SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
@@ -197,11 +283,13 @@ SELECT ctx.id AS conversation_id, ctx.buyer_id, ctx.seller_id, ctx.listing_statu
                    'id', a.id, 'kind', a.kind, 'mimeType', a.mime_type, 'name', a.name, 'size', a.size,
                    'width', a.width, 'height', a.height, 'hasThumbnail', a.thumbnail_key IS NOT NULL
                  ) ORDER BY a.position) FROM a), '[]'::json) AS attachments,
-                 '[]'::json AS reactions
+                 '[]'::json AS reactions${offer ? `, (SELECT ${OFFER_VIEW_SQL("o")} FROM o) AS offer` : ""}
           FROM m) x) AS inserted
 FROM ctx`;
 const SEND_SQL_PLAIN = SEND_SQL(false);
 const SEND_SQL_WEBHOOK = SEND_SQL(true);
+const SEND_SQL_OFFER = SEND_SQL(false, true);
+const SEND_SQL_OFFER_WEBHOOK = SEND_SQL(true, true);
 
 const UNLOCK_SQL = `SELECT pg_advisory_unlock(${LOCK_KEY("$1::uuid")})`;
 
@@ -315,13 +403,17 @@ export class MessageRepository {
     }
     const lock = new ConversationLock(client, input.conversationId, releaseLocal, this.prepared);
     const webhook = input.unreadWebhookDelayMs !== null;
+    const [name, sql] = input.offer
+      ? webhook ? ["chat_send_offer_webhook", SEND_SQL_OFFER_WEBHOOK] : ["chat_send_offer", SEND_SQL_OFFER]
+      : webhook ? ["chat_send_webhook", SEND_SQL_WEBHOOK] : ["chat_send", SEND_SQL_PLAIN];
     let row: SendRow | undefined;
     try {
       ({ rows: [row] } = await client.query<SendRow>(
-        statement(this.prepared, webhook ? "chat_send_webhook" : "chat_send", webhook ? SEND_SQL_WEBHOOK : SEND_SQL_PLAIN, [
+        statement(this.prepared, name, sql, [
           input.conversationId, input.senderId, input.clientId, input.content, input.replyToId, input.attachmentIds,
           input.moderation ? JSON.stringify(input.moderation) : null, input.admin,
           ...(webhook ? [input.unreadWebhookDelayMs] : []),
+          ...(input.offer ? [JSON.stringify(input.offer)] : []),
         ]),
       ));
     } catch (err) {
@@ -353,6 +445,9 @@ export class MessageRepository {
       recent: row.recent ?? [],
       contactPolicyApplies: row.contact_policy_applies,
       moderationBlocked: row.moderation_blocked,
+      ...(input.offer
+        ? { offer: { listingCurrency: row.listing_currency ?? null, pending: row.pending_offer ?? null, raced: row.offer_raced ?? false } }
+        : {}),
     };
     if (row.inserted) return { kind: "stored", lock, message: toMessageRecord(row.inserted), context };
     if (context.existing) return { kind: "existing", lock, message: context.existing };
@@ -492,6 +587,10 @@ interface SendRow {
   contact_policy_applies: boolean;
   moderation_blocked: boolean;
   inserted: MessageRow | null;
+  /** The offer variant only. */
+  listing_currency?: string | null;
+  pending_offer?: OfferContext["pending"];
+  offer_raced?: boolean;
 }
 
 export type { AttachmentRecord };

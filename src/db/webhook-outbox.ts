@@ -10,6 +10,8 @@ import type pg from "pg";
 import type { Prisma } from "./generated/client.js";
 
 export type WebhookType = "message.unread" | "report.created" | "user.banned" | "user.unbanned";
+// offer.created, offer.accepted, offer.declined, offer.withdrawn, offer.countered and offer.expired
+// are written by the offer statements themselves (db/offer-sql.ts), not through insertWebhook().
 
 export interface WebhookEvent {
   type: WebhookType;
