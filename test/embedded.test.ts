@@ -158,42 +158,57 @@ describe("npm start with no DATABASE_URL, REDIS_URL or JWT_SECRET", () => {
     FIRST_START_MS * 2 + 60_000,
   );
 
+  // Each of the next tests starts its own node on its own DATA_DIR: none depends on another's state.
+  /** A fresh embedded node with the demo buyer's conversation about the demo listing. */
+  async function freshNode(name: string): Promise<{ node: NodeProcess; dataDir: string; demo: Record<string, string>; conversationId: string }> {
+    const dir = join(await tempDir(`mc-embedded-${name}-`), "data");
+    const started = await startNode(embeddedEnv(dir), name, NO_KEY, { startTimeoutMs: FIRST_START_MS });
+    extraNodes.push(started);
+    await expect.poll(() => existsSync(join(dir, "demo-tokens.env")), { timeout: 10_000 }).toBe(true);
+    const demo = await readDemoEnv(dir);
+    const opened = await api(started, demo.BUYER_TOKEN!, "POST", "/api/conversations", { listingId: "demo-listing" });
+    expect(opened.status).toBe(201);
+    return { node: started, dataDir: dir, demo, conversationId: ((await opened.json()) as { id: string }).id };
+  }
+  const extraNodes: NodeProcess[] = [];
+  afterAll(async () => {
+    await Promise.all(extraNodes.map((n) => n.kill()));
+  });
+
   it("keeps an acknowledged message through kill -9, and takes over the dead process's lock and socket", async () => {
-    expect(node).toBeDefined();
-    const demo = await readDemoEnv(dataDir);
-    const list = (await (await api(node!, demo.BUYER_TOKEN!, "GET", "/api/conversations")).json()) as { items: { id: string }[] };
-    const conversationId = list.items[0]!.id;
-    const buyer = await connectSocket(node!.url, demo.BUYER_TOKEN!);
+    const { node: doomed, dataDir: dir, demo, conversationId } = await freshNode("embedded-crash");
+    const buyer = await connectSocket(doomed.url, demo.BUYER_TOKEN!);
     const ack = await emitAck<{ ok: boolean; data: { seq: number } }>(buyer, "message:send", {
       conversationId,
       clientId: randomUUID(),
       content: "acked just before the crash",
     });
     buyer.close();
-    expect(ack).toMatchObject({ ok: true, data: { seq: 3 } });
-    const deadPid = node!.child.pid!;
-    await node!.kill();
-    expect((await readFile(join(dataDir, "marketchat.lock"), "utf8")).trim()).toBe(String(deadPid));
+    expect(ack).toMatchObject({ ok: true, data: { seq: 1 } });
+    const deadPid = doomed.child.pid!;
+    await doomed.kill();
+    expect((await readFile(join(dir, "marketchat.lock"), "utf8")).trim()).toBe(String(deadPid));
     // The dead node's socket is left behind too: the next start replaces it.
-    expect(existsSync(join(dataDir, "run", ".s.PGSQL.5432"))).toBe(true);
+    expect(existsSync(join(dir, "run", ".s.PGSQL.5432"))).toBe(true);
 
-    node = await startNode(embeddedEnv(dataDir), "embedded-3", NO_KEY, { startTimeoutMs: FIRST_START_MS });
-    const res = await api(node, demo.BUYER_TOKEN!, "GET", `/api/conversations/${conversationId}/messages?after=2`);
+    const next = await startNode(embeddedEnv(dir), "embedded-crash-2", NO_KEY, { startTimeoutMs: FIRST_START_MS });
+    extraNodes.push(next);
+    const res = await api(next, demo.BUYER_TOKEN!, "GET", `/api/conversations/${conversationId}/messages`);
     expect(((await res.json()) as { items: { seq: number; content: string }[] }).items).toMatchObject([
-      { seq: 3, content: "acked just before the crash" },
+      { seq: 1, content: "acked just before the crash" },
     ]);
-  }, FIRST_START_MS + 60_000);
+  }, FIRST_START_MS * 2 + 60_000);
 
   it("refuses a second node on the same DATA_DIR with one line naming the pid, and the first keeps serving", async () => {
-    expect(node).toBeDefined();
-    const second = await runToExit(dataDir, NO_KEY);
+    const { node: first, dataDir: dir } = await freshNode("embedded-first");
+    const second = await runToExit(dir, NO_KEY);
     expect(second.code).toBe(1);
     expect(second.stderrLines).toHaveLength(1);
     expect(second.stderrLines[0]).toMatch(/^Start-up failed: DATA_DIR .* is in use by another process \(pid \d+/);
-    expect(second.stderrLines[0]).toContain(`pid ${node!.child.pid}`);
-    expect((await fetch(`${node!.url}/readyz`)).status).toBe(200);
-    expect((await readFile(join(dataDir, "marketchat.lock"), "utf8")).trim()).toBe(String(node!.child.pid));
-  }, 90_000);
+    expect(second.stderrLines[0]).toContain(`pid ${first.child.pid}`);
+    expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
+    expect((await readFile(join(dir, "marketchat.lock"), "utf8")).trim()).toBe(String(first.child.pid));
+  }, FIRST_START_MS + 90_000);
 });
 
 describe("a DATA_DIR that cannot serve", () => {
