@@ -177,8 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? "environment");
-    const given = env[variable];
-    throw new ConfigError(variable, `${issue.message}${given === undefined ? "" : ` (got "${truncate(given)}")`}`);
+    throw new ConfigError(variable, `${issue.message}${shownValue(variable, env[variable])}`);
   }
   const c = parsed.data;
   // Embedded mode (no DATABASE_URL) outside production may start without a key: main.ts then
@@ -236,6 +235,24 @@ function parseClusterNodes(spec: string): { host: string; port: number }[] {
     });
   if (nodes.length === 0) throw new Error("must list at least one host:port");
   return nodes;
+}
+
+// Variables that are secrets, or may hold one (a password inside DATABASE_URL or REDIS_URL): a
+// configuration error names them but never prints their value, since start-up output ends up in
+// log collectors that many more people read. Names that look like secrets count too, so a
+// variable added later is covered without touching this list.
+const SECRET_VARIABLES = new Set([
+  "JWT_SECRET", "JWT_PUBLIC_KEY", "DATABASE_URL", "REDIS_URL", "WEBHOOK_SECRET", "MODERATION_SECRET",
+  "METRICS_TOKEN", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY",
+]);
+const SECRET_NAME = /(SECRET|TOKEN|PASSWORD|PASSWD|KEY|KEY_ID|CREDENTIALS?)$/;
+
+/** ` (got "…")` for a bad value that may be shown: never a secret, never a password in a URL. */
+function shownValue(variable: string, given: string | undefined): string {
+  if (given === undefined || SECRET_VARIABLES.has(variable) || SECRET_NAME.test(variable)) return "";
+  // Other URLs (WEBHOOK_URL, MODERATION_URL, S3_ENDPOINT) may carry user:password@ too.
+  const redacted = given.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s]*@/, "$1***@");
+  return ` (got "${truncate(redacted)}")`;
 }
 
 function truncate(s: string): string {
