@@ -214,9 +214,17 @@ export class HttpApi {
     return this.request("GET", withQuery("/api/broadcasts", { after }));
   }
 
-  /** The caller's support conversation with the marketplace team (created on first use). */
-  openSupport(): Promise<ConversationView> {
-    return this.request("POST", "/api/support/conversations", {});
+  /**
+   * The caller's support conversation with the marketplace team (created on first use); an admin
+   * passes `userId` to open a user's.
+   */
+  openSupport(userId?: string): Promise<ConversationView> {
+    return this.request("POST", "/api/support/conversations", userId === undefined ? {} : { userId });
+  }
+
+  /** Admins: support conversations with a message, latest activity first, with the team's unread counts. */
+  supportInbox(query: { limit?: number; cursor?: string } = {}, options?: RequestOptions): Promise<Page<ConversationView>> {
+    return this.request("GET", withQuery("/api/admin/support", { ...query }), undefined, options);
   }
 }
 

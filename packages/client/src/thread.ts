@@ -2,7 +2,7 @@
 // latest page, older pages on demand, everything newer as it comes), the user's messages still
 // in the outbox, who is typing, and how far each participant has read ("seen" marks).
 import type { ChatClient, SendInput } from "./chat-client.js";
-import type { ConversationView, MessageView } from "./contract.js";
+import type { ConversationView, MessageView, ReactionView } from "./contract.js";
 import type { ChatError } from "./errors.js";
 import { asChatError } from "./conversation-list.js";
 import type { OutgoingMessage } from "./outbox.js";
@@ -169,6 +169,8 @@ export class Thread extends LiveView<ThreadState> {
       }),
       this.chat.on("message:updated", (m) => mine(m.conversationId) && this.replace(m)),
       this.chat.on("message:deleted", (d) => mine(d.conversationId) && this.tombstone(d.id)),
+      // The whole list after each change: replaced, never merged.
+      this.chat.on("message:reactions", (r) => mine(r.conversationId) && this.setReactions(r.messageId, r.reactions)),
       this.chat.on("message:read", (r) => {
         if (mine(r.conversationId)) this.update((s) => ({ ...s, readSeq: mergeReads(s.readSeq, { [r.userId]: r.seq }) }));
       }),
@@ -202,6 +204,17 @@ export class Thread extends LiveView<ThreadState> {
       if (at === -1) return s;
       const messages = s.messages.slice();
       messages[at] = message;
+      return { ...s, messages };
+    });
+  }
+
+  private setReactions(messageId: string, reactions: ReactionView[]): void {
+    this.update((s) => {
+      const at = s.messages.findIndex((m) => m.id === messageId);
+      const current = s.messages[at];
+      if (!current) return s;
+      const messages = s.messages.slice();
+      messages[at] = { ...current, reactions };
       return { ...s, messages };
     });
   }
