@@ -9,8 +9,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChatClient } from "@marketchat/client";
 import { verifyWebhookSignature } from "../src/webhooks/webhook-signer.js";
-import { record, type ClientSocket } from "./support/app.js";
+import { auth, createTestEnv, record, startApp, type ClientSocket } from "./support/app.js";
 import type { NodeProcess } from "./support/cluster.js";
 import { serviceToken, token } from "./support/tokens.js";
 import { useTwoNodes } from "./support/two-nodes.js";
@@ -375,6 +376,52 @@ describe("bad input: the contract's errors, nothing written", () => {
 });
 
 describe("decisions", () => {
+  it("between a blocked pair: making, countering and accepting are blocked, declining and withdrawing still work", async () => {
+    const c = await deal("blocked");
+    const first = await makeOffer(a, c.buyer, c.id, { amountCents: 2_000 });
+    expect((await http(b, "POST", "/api/blocks", token(c.seller), { userId: c.buyer })).status).toBe(201);
+    const before = await stored(c.id);
+    for (const res of [await act(b, c.seller, first.body.offer.id, "accept"), await counter(b, c.seller, first.body.offer.id, { amountCents: 2_500 })]) {
+      expect([res.status, res.body.error.code]).toEqual([403, "blocked"]);
+    }
+    expect(await stored(c.id)).toEqual(before);
+    expect((await act(b, c.seller, first.body.offer.id, "decline")).body.offer.status).toBe("declined");
+    const again = await makeOffer(a, c.buyer, c.id, { amountCents: 2_100 });
+    expect([again.status, again.body.error.code]).toEqual([403, "blocked"]);
+    expect((await http(b, "DELETE", `/api/blocks/${c.buyer}`, token(c.seller))).status).toBe(204);
+    const made = await makeOffer(a, c.buyer, c.id, { amountCents: 2_200 });
+    expect((await http(b, "POST", "/api/blocks", token(c.buyer), { userId: c.seller })).status).toBe(201);
+    expect((await act(a, c.buyer, made.body.offer.id, "withdraw")).body.offer.status).toBe("withdrawn");
+  });
+
+  it("an accept or a counter while the listing is no longer active is conflict; decline still works", async () => {
+    const c = await deal("sold");
+    const made = await makeOffer(a, c.buyer, c.id, { amountCents: 2_000 });
+    await http(a, "PUT", `/api/internal/listings/${c.listingId}`, serviceToken(), { sellerId: c.seller, title: "Sofa", priceCents: 10_000, currency: "EUR", status: "sold" });
+    for (const res of [await act(b, c.seller, made.body.offer.id, "accept"), await counter(b, c.seller, made.body.offer.id, { amountCents: 2_500 })]) {
+      expect([res.status, res.body.error.code]).toEqual([409, "conflict"]);
+    }
+    expect((await act(b, c.seller, made.body.offer.id, "decline")).body.offer.status).toBe("declined");
+  });
+
+  it("through @marketchat/client: makeOffer, counterOffer, acceptOffer", async () => {
+    const c = await deal("sdk");
+    const buyer = new ChatClient({ url: a.url, token: token(c.buyer), socket: { transports: ["websocket"], reconnection: false } });
+    const seller = new ChatClient({ url: b.url, token: token(c.seller), socket: { transports: ["websocket"], reconnection: false } });
+    try {
+      const made = await buyer.makeOffer(c.id, { amountCents: 6_500, currency: "EUR" });
+      expect(made.offer).toMatchObject({ status: "pending", amountCents: 6_500 });
+      const countered = await seller.counterOffer(made.offer!.id, { amountCents: 7_000 });
+      expect(countered.offer).toMatchObject({ status: "pending", respondsToOfferId: made.offer!.id });
+      const accepted = await buyer.acceptOffer(countered.offer!.id);
+      expect(accepted.offer!.status).toBe("accepted");
+      await expect(seller.withdrawOffer(countered.offer!.id)).rejects.toMatchObject({ code: "conflict" });
+    } finally {
+      buyer.close();
+      seller.close();
+    }
+  });
+
   it("accept: 200 with the offer accepted, message:updated once to every socket, offer.accepted, and contact details are no longer masked", async () => {
     const c = await deal("accept");
     const d = await devices(c);
@@ -530,6 +577,39 @@ describe("expiry", () => {
       const late = await act(a, c.seller, offer.offer!.id, "accept");
       expect([late.status, late.body.error.code]).toEqual([409, "conflict"]);
       expect((await makeOffer(a, c.buyer, c.id, { amountCents: 5_100 })).status).toBe(201);
+    }
+  });
+});
+
+describe("embedded mode (PGlite, one node)", () => {
+  it("makes, counters, accepts and expires offers with the same statements", async () => {
+    const env = await createTestEnv("embedded");
+    const { app } = await startApp(env, { OFFER_TTL_MS: "1000", OFFER_SWEEP_INTERVAL_MS: "100" });
+    try {
+      const inject = async (method: "POST" | "PUT", url: string, jwt: string, payload?: unknown) => {
+        const res = await app.inject({ method, url, headers: auth(jwt), ...(payload === undefined ? {} : { payload: payload as object }) });
+        return { status: res.statusCode, body: res.json() };
+      };
+      await inject("PUT", "/api/internal/users/emb-seller", serviceToken(), { name: "Seller" });
+      await inject("PUT", "/api/internal/listings/emb-listing", serviceToken(), { sellerId: "emb-seller", title: "Lamp", priceCents: 3_000, currency: "EUR" });
+      const id = (await inject("POST", "/api/conversations", token("emb-buyer"), { listingId: "emb-listing" })).body.id as string;
+      const made = await inject("POST", `/api/conversations/${id}/offers`, token("emb-buyer"), { clientId: randomUUID(), amountCents: 2_000, currency: "EUR" });
+      expect(made.status).toBe(201);
+      const countered = await inject("POST", `/api/offers/${made.body.offer.id}/counter`, token("emb-seller"), { clientId: randomUUID(), amountCents: 2_500 });
+      expect([countered.status, countered.body.offer.respondsToOfferId]).toEqual([201, made.body.offer.id]);
+      const accepted = await inject("POST", `/api/offers/${countered.body.offer.id}/accept`, token("emb-buyer"));
+      expect([accepted.status, accepted.body.offer.status]).toEqual([200, "accepted"]);
+      const late = await inject("POST", `/api/conversations/${id}/offers`, token("emb-buyer"), { clientId: randomUUID(), amountCents: 2_600, currency: "EUR" });
+      expect(late.status).toBe(201);
+      await expect
+        .poll(async () => {
+          const res = await app.inject({ method: "GET", url: `/api/conversations/${id}/messages`, headers: auth(token("emb-buyer")) });
+          return (res.json().items as Msg[]).map((m) => m.offer?.status);
+        })
+        .toEqual(["countered", "accepted", "expired"]);
+    } finally {
+      await app.close();
+      await env.close();
     }
   });
 });
