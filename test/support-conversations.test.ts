@@ -276,6 +276,17 @@ describe("the team", () => {
   });
 });
 
+describe("canned answers", () => {
+  it("an admin may send the same text into more support conversations than SPAM_DUPLICATE_LIMIT (default 5) allows users", async () => {
+    const text = "Thanks for reaching out, we are looking into it right now.";
+    for (let i = 0; i < 7; i++) {
+      const u = await user(`canned${i}`);
+      const c = (await open(a, u.jwt)).body as ConversationView;
+      expect((await send(i % 2 ? a : b, adminToken("admin-canned"), c.id, text)).status).toBe(201);
+    }
+  });
+});
+
 describe("strangers", () => {
   it("another user gets not_found everywhere: get, history, send, read, join, typing, search, unsend", async () => {
     const u = await user("private");
