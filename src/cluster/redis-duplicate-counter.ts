@@ -1,18 +1,11 @@
 import type { RedisClient } from "./redis.js";
 import type { DuplicateCounter, DuplicateDecision } from "./duplicate-counter.js";
-import { withTimeout } from "../util/with-timeout.js";
+import { FailOpen, type FailOpenOptions } from "./fail-open.js";
 
-export interface RedisDuplicateCounterOptions {
+/** A check Redis does not answer in time is allowed (fail open), as rate limits are. */
+export interface RedisDuplicateCounterOptions extends FailOpenOptions {
   /** REDIS_PREFIX: keys are `<prefix>:dup:<key>`. */
   prefix: string;
-  /**
-   * A check that Redis has not answered within this long is allowed (fail open), as rate limits
-   * are: a Redis outage must not stop people from talking.
-   * @default 250
-   */
-  timeoutMs?: number;
-  onError?: (err: Error) => void;
-  onRecover?: () => void;
 }
 
 /**
@@ -22,29 +15,17 @@ export interface RedisDuplicateCounterOptions {
  */
 export class RedisDuplicateCounter implements DuplicateCounter {
   private readonly redis: DuplicateCommands;
-  private readonly timeoutMs: number;
-  private failing = false;
+  private readonly failOpen: FailOpen;
 
   constructor(redis: RedisClient, private readonly options: RedisDuplicateCounterOptions) {
     this.redis = defineScript(redis);
-    this.timeoutMs = options.timeoutMs ?? 250;
+    this.failOpen = new FailOpen(options);
   }
 
   async admit(key: string, member: string, limit: number, windowMs: number): Promise<DuplicateDecision> {
     const call = this.redis.mcDuplicate(`${this.options.prefix}:dup:${key}`, member, limit, windowMs);
-    try {
-      const [allowed, retryAfterMs] = await withTimeout(call, this.timeoutMs, `duplicate check took over ${this.timeoutMs} ms`);
-      if (this.failing) {
-        this.failing = false;
-        this.options.onRecover?.();
-      }
-      return { allowed: allowed === 1, retryAfterMs: allowed === 1 ? 0 : Math.max(1, retryAfterMs) };
-    } catch (err) {
-      call.catch((late: unknown) => late);
-      if (!this.failing) this.options.onError?.(err as Error);
-      this.failing = true;
-      return { allowed: true, retryAfterMs: 0 };
-    }
+    const [allowed, retryAfterMs] = await this.failOpen.check("duplicate check", call, [1, 0]);
+    return { allowed: allowed === 1, retryAfterMs: allowed === 1 ? 0 : Math.max(1, retryAfterMs) };
   }
 
   async close(): Promise<void> {

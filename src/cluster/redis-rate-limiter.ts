@@ -1,20 +1,14 @@
 import type { RedisClient } from "./redis.js";
 import { GCRA_EPSILON_MS, gcraParameters, type RateLimit, type RateLimitDecision, type RateLimiter } from "./rate-limiter.js";
-import { withTimeout } from "../util/with-timeout.js";
+import { FailOpen, type FailOpenOptions } from "./fail-open.js";
 
-export interface RedisRateLimiterOptions {
+/**
+ * A check Redis does not answer in time is allowed (fail open): a Redis outage must not take the
+ * API down with it, and the database stays the source of truth.
+ */
+export interface RedisRateLimiterOptions extends FailOpenOptions {
   /** REDIS_PREFIX: keys are `<prefix>:rl:<key>`. */
   prefix: string;
-  /**
-   * A check that Redis has not answered within this long is allowed (fail open): a Redis outage
-   * must not take the API down with it, and the database stays the source of truth.
-   * @default 250
-   */
-  timeoutMs?: number;
-  /** The first check that failed open (Redis unreachable or slow) of an outage, for the log. */
-  onError?: (err: Error) => void;
-  /** The first check that worked again after an outage. */
-  onRecover?: () => void;
 }
 
 /**
@@ -24,31 +18,18 @@ export interface RedisRateLimiterOptions {
  */
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: RateLimitCommands;
-  private readonly timeoutMs: number;
-  private failing = false;
+  private readonly failOpen: FailOpen;
 
   constructor(redis: RedisClient, private readonly options: RedisRateLimiterOptions) {
     this.redis = defineScript(redis);
-    this.timeoutMs = options.timeoutMs ?? 250;
+    this.failOpen = new FailOpen(options);
   }
 
   async consume(key: string, limit: RateLimit): Promise<RateLimitDecision> {
     const { intervalMs, burstMs } = gcraParameters(limit);
     const call = this.redis.mcRateLimit(`${this.options.prefix}:rl:${key}`, intervalMs, burstMs + GCRA_EPSILON_MS);
-    try {
-      const [allowed, retryAfterMs] = await withTimeout(call, this.timeoutMs, `rate limit check took over ${this.timeoutMs} ms`);
-      if (this.failing) {
-        this.failing = false;
-        this.options.onRecover?.();
-      }
-      return { allowed: allowed === 1, retryAfterMs: allowed === 1 ? 0 : retryAfterMs };
-    } catch (err) {
-      // A timed-out command may still fail later; it was already counted as this failure.
-      call.catch((late: unknown) => late);
-      if (!this.failing) this.options.onError?.(err as Error);
-      this.failing = true;
-      return { allowed: true, retryAfterMs: 0 };
-    }
+    const [allowed, retryAfterMs] = await this.failOpen.check("rate limit check", call, [1, 0]);
+    return { allowed: allowed === 1, retryAfterMs: allowed === 1 ? 0 : retryAfterMs };
   }
 
   async close(): Promise<void> {
