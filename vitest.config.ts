@@ -28,7 +28,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "embedded",
-          include: ["test/conversations.test.ts", "test/messages.test.ts"],
+          include: ["test/conversations.test.ts", "test/messages.test.ts", "test/client-reactions-support.test.ts"],
           globalSetup: ["test/support/embedded-global-setup.ts"],
           env: { TEST_MODE: "embedded" },
         },

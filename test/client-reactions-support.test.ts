@@ -1,4 +1,4 @@
-// @marketchat/client in Node against a real node (PostgreSQL, Redis): a thread follows
+// @marketchat/client in Node against a real node (PostgreSQL and Redis, and in embedded mode: PGlite, no Redis): a thread follows
 // message:reactions live (the whole list replaces the message's), reactions go out by HTTP; a user
 // opens their support conversation, an admin opens a user's and reads the support inbox.
 import { randomUUID } from "node:crypto";
