@@ -613,3 +613,42 @@ describe("embedded mode (PGlite, one node)", () => {
     }
   });
 });
+
+describe("cost", () => {
+  it("an offer costs what a message costs (2 statements: the send statement, the unlock); a decision 1; a counter 4 (the offer is read first for its conversation and side, and its message after, for message:updated)", async () => {
+    const env = await createTestEnv();
+    const { app } = await startApp(env);
+    try {
+      const inject = async (method: "POST" | "PUT", url: string, jwt: string, payload?: unknown) => {
+        const res = await app.inject({ method, url, headers: auth(jwt), ...(payload === undefined ? {} : { payload: payload as object }) });
+        return { status: res.statusCode, body: res.json() };
+      };
+      await inject("PUT", "/api/internal/users/cost-seller", serviceToken(), { name: "Seller" });
+      await inject("PUT", "/api/internal/listings/cost-listing", serviceToken(), { sellerId: "cost-seller", title: "Lamp", priceCents: 3_000, currency: "EUR" });
+      const id = (await inject("POST", "/api/conversations", token("cost-buyer"), { listingId: "cost-listing" })).body.id as string;
+      // Warm-up: the first message also reads the seller's conversation (conversation:new); users are cached.
+      expect((await inject("POST", `/api/conversations/${id}/messages`, token("cost-buyer"), { clientId: randomUUID(), content: "hi" })).status).toBe(201);
+      expect((await inject("POST", `/api/conversations/${id}/messages`, token("cost-seller"), { clientId: randomUUID(), content: "hello" })).status).toBe(201);
+      const pool = app.chat.db.pool;
+      const cost = async (action: () => Promise<{ status: number; body: { offer?: Offer } }>) => {
+        // Message sends unlock after answering: count from and to a pool with nothing checked out.
+        await expect.poll(() => pool.totalCount - pool.idleCount).toBe(0);
+        const before = app.chat.db.statementCount();
+        const res = await action();
+        await expect.poll(() => pool.totalCount - pool.idleCount).toBe(0);
+        return { statements: app.chat.db.statementCount() - before, res };
+      };
+      const made = await cost(() => inject("POST", `/api/conversations/${id}/offers`, token("cost-buyer"), { clientId: randomUUID(), amountCents: 2_000, currency: "EUR" }));
+      expect([made.res.status, made.statements]).toEqual([201, 2]);
+      const countered = await cost(() => inject("POST", `/api/offers/${made.res.body.offer!.id}/counter`, token("cost-seller"), { clientId: randomUUID(), amountCents: 2_500 }));
+      expect([countered.res.status, countered.statements]).toEqual([201, 4]);
+      const accepted = await cost(() => inject("POST", `/api/offers/${countered.res.body.offer!.id}/accept`, token("cost-buyer")));
+      expect([accepted.res.status, accepted.statements]).toEqual([200, 1]);
+      const text = await cost(() => inject("POST", `/api/conversations/${id}/messages`, token("cost-buyer"), { clientId: randomUUID(), content: "deal" }));
+      expect([text.res.status, text.statements]).toEqual([201, 2]);
+    } finally {
+      await app.close();
+      await env.close();
+    }
+  });
+});
