@@ -63,7 +63,7 @@ export const serverEventDocs = {
   "typing:stop": { summary: "The other participant stopped typing", payload: typingPayload },
   "user:online": { summary: "A contact came online", payload: z.object({ userId: z.string() }) },
   "user:offline": { summary: "A contact went offline", payload: z.object({ userId: z.string(), lastSeenAt: z.string() }) },
-  "conversation:new": { summary: "A buyer's first message opened a conversation (to the seller)", payload: conversationShape },
+  "conversation:new": { summary: "A conversation's first message opened it for you: to the seller (a buyer wrote), or in a support conversation to the team (every admin) or the user", payload: conversationShape },
   notification: {
     summary: "A message in a conversation this socket has not joined",
     payload: z.object({ type: z.literal("message"), conversationId: z.string(), message: messageShape }),
