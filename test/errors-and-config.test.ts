@@ -5,7 +5,7 @@ import { ERRORS } from "../src/errors/errors.js";
 import { auth, makeConversation, createTestEnv, startApp, useTestApp } from "./support/app.js";
 import { TEST_SECRET, token } from "./support/tokens.js";
 import { startNode } from "./support/cluster.js";
-import { readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { PG_ADMIN_URL, databaseUrl, uniqueName } from "./support/env.js";
@@ -78,6 +78,14 @@ describe("errors in the contract's shape", () => {
       expect(e.status, code).toBeGreaterThanOrEqual(400);
       expect(e.message.length, code).toBeGreaterThan(0);
     }
+  });
+
+  it("every code and status is the contract's (../shared/API.md, \"Errors\"); internal 500 is the only addition", () => {
+    const contract = readFileSync(fileURLToPath(new URL("../../shared/API.md", import.meta.url)), "utf8");
+    const errors = contract.slice(contract.indexOf("## Errors"), contract.indexOf("## Shapes"));
+    const listed = Object.fromEntries([...errors.matchAll(/`([a-z_]+)` (\d{3})/g)].map((m) => [m[1], Number(m[2])]));
+    const ours = Object.fromEntries(Object.entries(ERRORS).map(([code, e]) => [code, e.status]));
+    expect(ours).toEqual({ ...listed, internal: 500 });
   });
 
   it("malformed JSON → 400 validation_failed", async () => {

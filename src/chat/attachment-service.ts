@@ -3,7 +3,7 @@
 // content, sharp, storage) is media/'s; sending with attachmentIds is message-service's.
 import type { Principal } from "../auth/token-verifier.js";
 import type { AttachmentRepository, DownloadRecord } from "../db/attachment-repository.js";
-import { AppError, invalid, notFound } from "../errors/errors.js";
+import { AppError, notFound, invalid } from "../errors/errors.js";
 import type { FileStorage, StoredObject } from "../media/file-storage.js";
 import type { MediaPipeline, PreparedUpload, UploadPart } from "../media/upload-batch.js";
 import type { Presenter } from "./presenter.js";
@@ -91,9 +91,9 @@ export class AttachmentService {
    */
   async download(id: string, variant: AttachmentVariant, access: DownloadAccess): Promise<Download> {
     const record = await this.deps.repo.findForDownload(id);
-    if (!record || !mayFetch(record, access)) throw notFound("Attachment not found");
+    if (!record || !mayFetch(record, access)) throw notFound("attachment");
     const key = variant === "thumbnail" ? record.thumbnailKey : record.storageKey;
-    if (!key) throw notFound("Attachment not found");
+    if (!key) throw notFound("attachment");
     const { storage } = this.deps;
     return { id: record.id, kind: record.kind, mimeType: record.mimeType, name: record.name, open: () => storage.open(key) };
   }

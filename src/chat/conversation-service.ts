@@ -1,7 +1,7 @@
 // Rules for opening, listing, reading and hiding conversations.
 import type { Principal } from "../auth/token-verifier.js";
 import type { ConversationRepository } from "../db/conversation-repository.js";
-import { AppError, conflict, forbidden, invalid, notFound } from "../errors/errors.js";
+import { AppError, notFound, invalid, forbidden, conflict, invalidCursor } from "../errors/errors.js";
 import type { Presenter } from "./presenter.js";
 import { viewerOf } from "./message-visibility.js";
 import { listConversationsQuery, openSupportInput, parse, supportInboxQuery, uuid } from "./schemas.js";
@@ -27,7 +27,7 @@ export class ConversationService {
     const admin = caller.role === "admin";
     if (userId !== caller.userId && !admin) throw forbidden("Only admins open support conversations for other users");
     const opened = await this.conversations.openSupport(userId, { id: SUPPORT_USER_ID, name: this.supportName });
-    if (!opened) throw notFound("User not found");
+    if (!opened) throw notFound("user");
     const record = await this.conversations.findForUser(caller.userId, opened.id, undefined, admin);
     return { conversation: this.presenter.conversation(record!, viewerOf(caller)), created: opened.created };
   }
@@ -45,7 +45,7 @@ export class ConversationService {
   /** Get-or-create the caller's (buyer's) conversation about a listing. */
   async open(caller: Principal, listingId: string): Promise<{ conversation: ConversationView; created: boolean }> {
     const listing = await this.conversations.listingForOpening(caller.userId, listingId);
-    if (!listing) throw notFound("Listing not found");
+    if (!listing) throw notFound("listing");
     if (listing.sellerId === caller.userId) throw invalid("You cannot open a conversation about your own listing");
     if (listing.blocked) throw new AppError("blocked");
     let id = listing.existingId;
@@ -58,9 +58,9 @@ export class ConversationService {
   }
 
   async get(caller: Principal, conversationId: string): Promise<ConversationView> {
-    if (!uuid.safeParse(conversationId).success) throw notFound("Conversation not found");
+    if (!uuid.safeParse(conversationId).success) throw notFound("conversation");
     const record = await this.conversations.findForUser(caller.userId, conversationId, undefined, caller.role === "admin");
-    if (!record) throw notFound("Conversation not found");
+    if (!record) throw notFound("conversation");
     return this.presenter.conversation(record, viewerOf(caller));
   }
 
@@ -80,7 +80,7 @@ export class ConversationService {
 
   async hide(caller: Principal, conversationId: string): Promise<void> {
     if (!uuid.safeParse(conversationId).success || !(await this.conversations.hide(caller.userId, conversationId))) {
-      throw notFound("Conversation not found");
+      throw notFound("conversation");
     }
   }
 }
@@ -94,6 +94,6 @@ function encodeCursor(last: { activityAt: Date; id: string }): string {
 function decodeCursor(cursor: string): { activityAt: Date; id: string } {
   const [time, id] = Buffer.from(cursor, "base64url").toString().split("|");
   const activityAt = new Date(time ?? "");
-  if (!id || Number.isNaN(activityAt.getTime()) || !uuid.safeParse(id).success) throw invalid("cursor is invalid");
+  if (!id || Number.isNaN(activityAt.getTime()) || !uuid.safeParse(id).success) throw invalidCursor();
   return { activityAt, id };
 }

@@ -2,7 +2,7 @@
 // with the message as sent (admins see what others see masked).
 import { z } from "zod";
 import type { FlagAction, FlagRecord, FlagRule, FlagSpan, ModerationFlagRepository } from "../db/moderation-flag-repository.js";
-import { invalid } from "../errors/errors.js";
+import { invalidCursor } from "../errors/errors.js";
 import type { MessageView, Page } from "../contract/shapes.js";
 import { ADMIN_VIEW } from "./message-visibility.js";
 import type { Presenter } from "./presenter.js";
@@ -58,6 +58,6 @@ export class FlagService {
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [time, id] = Buffer.from(cursor, "base64url").toString().split("|");
   const createdAt = new Date(time ?? "");
-  if (!id || Number.isNaN(createdAt.getTime()) || !uuid.safeParse(id).success) throw invalid("cursor is invalid");
+  if (!id || Number.isNaN(createdAt.getTime()) || !uuid.safeParse(id).success) throw invalidCursor();
   return { createdAt, id };
 }

@@ -10,7 +10,7 @@ import type { ListingRepository } from "../db/listing-repository.js";
 import type { UserRepository } from "../db/user-repository.js";
 import { listingInput, parse, userInput, externalId } from "./schemas.js";
 import { SUPPORT_USER_ID, type ListingView, type UserView } from "../contract/shapes.js";
-import { invalid, notFound } from "../errors/errors.js";
+import { notFound, invalid } from "../errors/errors.js";
 
 export class MarketplaceService {
   constructor(
@@ -19,7 +19,7 @@ export class MarketplaceService {
   ) {}
 
   async putUser(id: string, body: unknown): Promise<{ user: UserView; created: boolean }> {
-    if (!externalId.safeParse(id).success) throw notFound("User not found");
+    if (!externalId.safeParse(id).success) throw notFound("user");
     const input = parse(userInput, body);
     // The team of support conversations: its name is SUPPORT_NAME, not the marketplace's.
     if (id === SUPPORT_USER_ID) throw invalid(`id: "${SUPPORT_USER_ID}" is reserved for the support team`);
@@ -27,7 +27,7 @@ export class MarketplaceService {
   }
 
   async putListing(id: string, body: unknown): Promise<{ listing: ListingView & { sellerId: string }; created: boolean }> {
-    if (!externalId.safeParse(id).success) throw notFound("Listing not found");
+    if (!externalId.safeParse(id).success) throw notFound("listing");
     const input = parse(listingInput, body);
     if (input.sellerId === SUPPORT_USER_ID) throw invalid(`sellerId: "${SUPPORT_USER_ID}" is reserved for the support team`);
     return this.listings.upsert({

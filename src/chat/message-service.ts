@@ -4,7 +4,7 @@ import type { Principal } from "../auth/token-verifier.js";
 import type { ConversationRepository } from "../db/conversation-repository.js";
 import type { ConversationLock, MessageRepository, SendContext } from "../db/message-repository.js";
 import type { ParticipantRepository } from "../db/participant-repository.js";
-import { AppError, conflict, forbidden, invalid, notFound } from "../errors/errors.js";
+import { AppError, notFound, invalid, forbidden, conflict, listingDeleted, bannedAccount, messageUnsent } from "../errors/errors.js";
 import type { PublishEvent } from "./events.js";
 import type { Presenter } from "./presenter.js";
 import { messageFor, userViewer, viewerOf } from "./message-visibility.js";
@@ -75,7 +75,7 @@ export class MessageService {
       moderation: review.plan,
       unreadWebhookDelayMs: this.deps.unreadWebhookDelayMs ?? null,
     });
-    if (!outcome) throw notFound("Conversation not found");
+    if (!outcome) throw notFound("conversation");
     try {
       if (outcome.kind === "existing") return { message: presenter.message(outcome.message, viewerOf(caller)), created: false };
       if (outcome.kind === "refused") throw refusal(outcome.context, attachmentIds, review);
@@ -106,9 +106,9 @@ export class MessageService {
       // An admin edits their own messages in support conversations like anyone else.
       const { message } = access;
       if (message.senderId !== caller.userId) throw forbidden("Only the sender can edit a message");
-      if (message.deletedAt) throw conflict("This message was unsent");
+      if (message.deletedAt) throw messageUnsent();
       if (message.type === "offer") throw conflict("An offer cannot be edited: withdraw it and make another (README, \"Offers\")");
-      if (access.listingStatus === "deleted") throw conflict("This listing has been deleted: the conversation is read-only");
+      if (access.listingStatus === "deleted") throw listingDeleted();
       const hasText = req.content.trim() !== "";
       if (!hasText && message.attachments.length === 0) throw invalid("content: a message needs text or attachments");
       const text = hasText ? req.content : null;
@@ -159,10 +159,10 @@ export class MessageService {
     conversationId: string,
     query: unknown,
   ): Promise<MessagePage> {
-    if (!uuid.safeParse(conversationId).success) throw notFound("Conversation not found");
+    if (!uuid.safeParse(conversationId).success) throw notFound("conversation");
     const q = parse(historyQuery, query);
     if (!(await this.deps.participants.canSee(caller.userId, conversationId, caller.role === "admin"))) {
-      throw notFound("Conversation not found");
+      throw notFound("conversation");
     }
     const items = await this.deps.messages.page(conversationId, {
       limit: q.limit,
@@ -186,7 +186,7 @@ export class MessageService {
   async markReadUpTo(caller: Principal, input: unknown): Promise<void> {
     const req = parse(messageIdInput, input);
     const position = await this.deps.participants.messagePosition(caller.userId, req.messageId, caller.role === "admin");
-    if (!position) throw notFound("Message not found");
+    if (!position) throw notFound("message");
     await this.moveReadPointer(caller, position.conversationId, position.seq);
   }
 
@@ -198,7 +198,7 @@ export class MessageService {
   /** The caller's pointer, or the team's when an admin reads a support conversation (message:read names the team). */
   private async moveReadPointer(caller: Principal, conversationId: string, seq: number | null): Promise<void> {
     const result = await this.deps.participants.markRead(caller.userId, conversationId, seq, caller.role === "admin");
-    if (!result) throw notFound("Conversation not found");
+    if (!result) throw notFound("conversation");
     if (!result.moved) return;
     const { userId } = result;
     await this.deps
@@ -221,7 +221,7 @@ export class MessageService {
       anyMessage: admin,
       admin: caller.role === "admin",
     });
-    if (!locked) throw notFound("Message not found");
+    if (!locked) throw notFound("message");
     try {
       return await action(locked.lock, locked.access);
     } finally {
@@ -270,9 +270,9 @@ const PUBLISH_TIMEOUT_MS = 2_000;
  * condition of the send statement (db/message-repository.ts).
  */
 function refusal(context: SendContext, attachmentIds: string[], review: Review): AppError {
-  if (context.senderBanned) return forbidden("This account has been banned");
+  if (context.senderBanned) return bannedAccount();
   if (context.blocked) return new AppError("blocked");
-  if (context.listingStatus === "deleted") return conflict("This listing has been deleted: the conversation is read-only");
+  if (context.listingStatus === "deleted") return listingDeleted();
   if (!context.replyOk) return invalid("replyToId: no such message in this conversation");
   const owned = new Map(context.attachments.map((a) => [a.id, a]));
   for (const id of attachmentIds) {

@@ -10,7 +10,7 @@ import type { BlockPosition, BlockRecord, BlockRepository } from "../db/block-re
 import type { MessageRepository } from "../db/message-repository.js";
 import type { MessageRecord } from "../db/records.js";
 import type { ReportPosition, ReportRecord, ReportRepository } from "../db/report-repository.js";
-import { AppError, invalid, notFound } from "../errors/errors.js";
+import { AppError, notFound, invalid, invalidCursor } from "../errors/errors.js";
 import type { PublishEvent } from "./events.js";
 import type { Presenter } from "./presenter.js";
 import { ADMIN_VIEW } from "./message-visibility.js";
@@ -49,7 +49,7 @@ export class ModerationService {
 
   /** Idempotent: unblocking someone who is not blocked is a no-op. */
   async unblock(caller: Principal, userId: string): Promise<void> {
-    if (!externalId.safeParse(userId).success) throw notFound("User not found");
+    if (!externalId.safeParse(userId).success) throw notFound("user");
     await this.deps.blocks.unblock(caller.userId, userId);
     await this.contactsChanged(caller.userId, userId);
   }
@@ -82,7 +82,7 @@ export class ModerationService {
     let conversationId = input.conversationId ?? null;
     if (input.messageId) {
       const message = await reports.visibleMessage(caller.userId, input.messageId);
-      if (!message) throw notFound("Message not found");
+      if (!message) throw notFound("message");
       if (input.conversationId && input.conversationId !== message.conversationId) {
         throw invalid("messageId: the message is not in that conversation");
       }
@@ -91,10 +91,10 @@ export class ModerationService {
     }
     if (input.conversationId) {
       const conversation = await reports.visibleConversation(caller.userId, input.conversationId);
-      if (!conversation) throw notFound("Conversation not found");
+      if (!conversation) throw notFound("conversation");
       subject ??= conversation.buyerId === caller.userId ? conversation.sellerId : conversation.buyerId;
     }
-    if (input.userId && !(await reports.userExists(input.userId))) throw notFound("User not found");
+    if (input.userId && !(await reports.userExists(input.userId))) throw notFound("user");
     const stored = await reports.create(
       {
         reporterId: caller.userId,
@@ -132,9 +132,9 @@ export class ModerationService {
 
   /** Idempotent: resolving a resolved report returns it unchanged. */
   async resolveReport(caller: Principal, reportId: string): Promise<ReportView> {
-    if (!uuid.safeParse(reportId).success) throw notFound("Report not found");
+    if (!uuid.safeParse(reportId).success) throw notFound("report");
     const report = await this.deps.reports.resolve(reportId, caller.userId);
-    if (!report) throw notFound("Report not found");
+    if (!report) throw notFound("report");
     return this.reportView(report, await this.reportedMessages([report]));
   }
 
@@ -146,7 +146,7 @@ export class ModerationService {
    * go, if any came back through a stale cache) without a second webhook.
    */
   async ban(caller: Principal, userId: string): Promise<void> {
-    if (!externalId.safeParse(userId).success) throw notFound("User not found");
+    if (!externalId.safeParse(userId).success) throw notFound("user");
     if (userId === caller.userId) throw invalid("You cannot ban yourself");
     await this.deps.bans.ban(userId, (bannedAt) => ({
       type: "user.banned",
@@ -163,7 +163,7 @@ export class ModerationService {
 
   /** Idempotent. A node that misses the announcement still admits the user within the user cache's TTL. */
   async unban(caller: Principal, userId: string): Promise<void> {
-    if (!externalId.safeParse(userId).success) throw notFound("User not found");
+    if (!externalId.safeParse(userId).success) throw notFound("user");
     const lifted = await this.deps.bans.unban(userId, () => ({
       type: "user.unbanned",
       data: { userId, unbannedById: caller.userId },
@@ -215,23 +215,23 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString());
   } catch {
-    throw invalid("cursor is invalid");
+    throw invalidCursor();
   }
-  if (!Array.isArray(parsed) || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") throw invalid("cursor is invalid");
+  if (!Array.isArray(parsed) || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") throw invalidCursor();
   const at = new Date(parsed[0]);
-  if (Number.isNaN(at.getTime())) throw invalid("cursor is invalid");
+  if (Number.isNaN(at.getTime())) throw invalidCursor();
   return { at, id: parsed[1] };
 }
 
 function decodeBlockCursor(cursor: string): BlockPosition {
   const { at, id } = decodeCursor(cursor);
-  if (!externalId.safeParse(id).success) throw invalid("cursor is invalid");
+  if (!externalId.safeParse(id).success) throw invalidCursor();
   return { createdAt: at, userId: id };
 }
 
 function decodeReportCursor(cursor: string): ReportPosition {
   const { at, id } = decodeCursor(cursor);
-  if (!uuid.safeParse(id).success) throw invalid("cursor is invalid");
+  if (!uuid.safeParse(id).success) throw invalidCursor();
   return { createdAt: at, id };
 }
 

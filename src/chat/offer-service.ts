@@ -18,7 +18,7 @@ import type { ConversationLock, MessageRepository, SendContext } from "../db/mes
 import type { OfferChange, OfferFacts, OfferRepository } from "../db/offer-repository.js";
 import type { OfferDecision } from "../db/offer-sql.js";
 import type { MessageRecord } from "../db/records.js";
-import { AppError, conflict, forbidden, invalid, notFound } from "../errors/errors.js";
+import { AppError, notFound, invalid, forbidden, conflict, listingDeleted, bannedAccount } from "../errors/errors.js";
 import type { MessageView } from "../contract/shapes.js";
 import type { PublishEvent } from "./events.js";
 import { userViewer, viewerOf } from "./message-visibility.js";
@@ -119,14 +119,14 @@ export class OfferService {
 
   private async visible(caller: Principal, offerId: string): Promise<OfferFacts> {
     const offer = uuid.safeParse(offerId).success ? await this.deps.offers.find(offerId, caller.userId) : null;
-    if (!offer) throw notFound("Offer not found");
+    if (!offer) throw notFound("offer");
     return offer;
   }
 
   private async decide(caller: Principal, offerId: string, to: OfferDecision): Promise<MessageView> {
-    if (!uuid.safeParse(offerId).success) throw notFound("Offer not found");
+    if (!uuid.safeParse(offerId).success) throw notFound("offer");
     const result = await this.deps.offers.decide(offerId, caller.userId, to);
-    if (!result) throw notFound("Offer not found");
+    if (!result) throw notFound("offer");
     const { before, change } = result;
     if (!change) throw decisionRefusal(before, caller.userId, to);
     await this.publishUpdated(change);
@@ -140,7 +140,7 @@ export class OfferService {
     clientId: string,
     offer: { amountCents: number; currency: string; respondsTo: OfferFacts | null },
   ): Promise<{ message: MessageView; created: boolean }> {
-    if (!uuid.safeParse(conversationId).success) throw notFound("Conversation not found");
+    if (!uuid.safeParse(conversationId).success) throw notFound("conversation");
     this.deps.checkSendRate?.(caller.userId);
     const { messages, presenter } = this.deps;
     const respondsToOfferId = offer.respondsTo?.id ?? null;
@@ -156,7 +156,7 @@ export class OfferService {
       unreadWebhookDelayMs: this.deps.unreadWebhookDelayMs ?? null,
       offer: { amountCents: offer.amountCents, currency: offer.currency, respondsToOfferId, ttlMs: this.deps.ttlMs, webhooks: this.deps.webhooks },
     });
-    if (!outcome) throw notFound("Conversation not found");
+    if (!outcome) throw notFound("conversation");
     try {
       if (outcome.kind === "existing") {
         // Idempotent on clientId like messages, but only for the same kind of request.
@@ -234,9 +234,9 @@ function decisionRefusal(before: OfferFacts, userId: string, to: OfferDecision):
 
 /** Why an offer send stored nothing, in the order the checks matter to a client. */
 function sendRefusal(context: SendContext, offer: { currency: string; respondsTo: OfferFacts | null }, userId: string): AppError {
-  if (context.senderBanned) return forbidden("This account has been banned");
+  if (context.senderBanned) return bannedAccount();
   if (context.blocked) return new AppError("blocked");
-  if (context.listingStatus === "deleted") return conflict("This listing has been deleted: the conversation is read-only");
+  if (context.listingStatus === "deleted") return listingDeleted();
   const o = context.offer;
   if (o && o.listingCurrency !== offer.currency) {
     return invalid(o.listingCurrency ? `currency: offers on this listing are in ${o.listingCurrency}` : "currency: the listing has no currency");

@@ -5,7 +5,7 @@
 import type { Principal } from "../auth/token-verifier.js";
 import type { MessageRepository } from "../db/message-repository.js";
 import type { ReactionRepository } from "../db/reaction-repository.js";
-import { AppError, conflict, invalid, notFound } from "../errors/errors.js";
+import { AppError, notFound, invalid, listingDeleted, messageUnsent } from "../errors/errors.js";
 import type { PublishEvent } from "./events.js";
 import { isOneEmoji } from "./emoji.js";
 import { parse, reactInput } from "./schemas.js";
@@ -36,12 +36,12 @@ export class ReactionService {
     if (!isOneEmoji(emoji)) throw invalid("emoji: must be exactly one emoji");
     this.deps.checkRate?.(caller.userId);
     const locked = await this.deps.messages.lockMessage(messageId, caller.userId, { anyMessage: false, admin: caller.role === "admin" });
-    if (!locked) throw notFound("Message not found");
+    if (!locked) throw notFound("message");
     const { lock, access } = locked;
     try {
-      if (access.message.deletedAt) throw conflict("This message was unsent");
+      if (access.message.deletedAt) throw messageUnsent();
       if (access.blocked) throw new AppError("blocked");
-      if (access.listingStatus === "deleted") throw conflict("This listing has been deleted: the conversation is read-only");
+      if (access.listingStatus === "deleted") throw listingDeleted();
       const result = await this.deps.reactions.apply(lock, {
         messageId,
         userId: caller.userId,

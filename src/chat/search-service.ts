@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { Principal } from "../auth/token-verifier.js";
 import { MATCH_END, MATCH_START, type SearchRepository } from "../db/search-repository.js";
-import { invalid, notFound } from "../errors/errors.js";
+import { notFound, invalidCursor } from "../errors/errors.js";
 import type { Presenter } from "./presenter.js";
 import { viewerOf } from "./message-visibility.js";
 import { parse, uuid } from "./schemas.js";
@@ -41,7 +41,7 @@ export class SearchService {
     if (q.conversationId !== undefined) {
       // An id the caller cannot see, malformed ones included, is not_found: no probing.
       if (!uuid.safeParse(q.conversationId).success || !(await this.deps.canSee(caller.userId, q.conversationId, caller.role === "admin"))) {
-        throw notFound("Conversation not found");
+        throw notFound("conversation");
       }
       conversationId = q.conversationId;
     }
@@ -97,6 +97,6 @@ function encodeCursor(createdAt: string, id: string): string {
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [time, id] = Buffer.from(cursor, "base64url").toString().split("|");
   const createdAt = new Date(time ?? "");
-  if (!id || Number.isNaN(createdAt.getTime()) || !uuid.safeParse(id).success) throw invalid("cursor is invalid");
+  if (!id || Number.isNaN(createdAt.getTime()) || !uuid.safeParse(id).success) throw invalidCursor();
   return { createdAt, id };
 }

@@ -27,7 +27,7 @@ export class TypingService {
   /** not_found for an unknown or foreign conversation, as everywhere else (no probing of ids). */
   async authorize(caller: Principal, conversationId: string): Promise<void> {
     const pair = uuid.safeParse(conversationId).success ? await this.deps.canTalk(caller.userId, conversationId, caller.role === "admin") : null;
-    if (!pair) throw notFound("Conversation not found");
+    if (!pair) throw notFound("conversation");
     this.remember(conversationId, pair);
   }
 

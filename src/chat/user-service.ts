@@ -4,7 +4,7 @@
 // an entry can get if that announcement is missed.
 import type { Principal } from "../auth/token-verifier.js";
 import type { UserRepository } from "../db/user-repository.js";
-import { forbidden } from "../errors/errors.js";
+import { bannedAccount } from "../errors/errors.js";
 
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX_ENTRIES = 50_000;
@@ -25,7 +25,7 @@ export class UserService {
       if (this.known.size >= CACHE_MAX_ENTRIES) this.known.delete(this.known.keys().next().value!);
       this.known.set(principal.userId, entry);
     }
-    if (entry.bannedAt) throw forbidden("This account has been banned");
+    if (entry.bannedAt) throw bannedAccount();
   }
 
   forget(userId: string): void {

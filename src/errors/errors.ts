@@ -37,7 +37,28 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what = "Not found") => new AppError("not_found", what);
+/**
+ * What an unknown (or not-to-be-seen) id names, in one wording per subject: the same not_found
+ * whichever route or event asked, so a client cannot tell "missing" from "not yours".
+ */
+const NOT_FOUND = {
+  conversation: "Conversation not found",
+  message: "Message not found",
+  user: "User not found",
+  listing: "Listing not found",
+  attachment: "Attachment not found",
+  offer: "Offer not found",
+  report: "Report not found",
+} as const;
+export type Subject = keyof typeof NOT_FOUND;
+
+export const notFound = (subject?: Subject) => new AppError("not_found", subject ? NOT_FOUND[subject] : undefined);
 export const invalid = (message: string) => new AppError("validation_failed", message);
 export const forbidden = (message?: string) => new AppError("forbidden", message);
 export const conflict = (message: string) => new AppError("conflict", message);
+
+// Refusals said in several places, in one wording each.
+export const invalidCursor = () => invalid("cursor is invalid");
+export const listingDeleted = () => conflict("This listing has been deleted: the conversation is read-only");
+export const bannedAccount = () => forbidden("This account has been banned");
+export const messageUnsent = () => conflict("This message was unsent");

@@ -1,9 +1,9 @@
 import { uuid } from "../chat/schemas.js";
-import { notFound } from "../errors/errors.js";
+import { notFound, type Subject } from "../errors/errors.js";
 
 /** A malformed id in a path is an unknown id: not_found, like any id the caller may not see. */
-export function pathUuid(id: string, what: string): string {
-  if (!uuid.safeParse(id).success) throw notFound(`${what} not found`);
+export function pathUuid(id: string, subject: Subject): string {
+  if (!uuid.safeParse(id).success) throw notFound(subject);
   return id;
 }
 

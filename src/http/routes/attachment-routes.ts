@@ -35,7 +35,7 @@ export function attachmentRoutes(
   deps: { guards: Guards; attachments: AttachmentService; signer: UrlSigner },
 ): void {
   const serve = (variant: AttachmentVariant) => async (request: FastifyRequest<Download>, reply: FastifyReply) => {
-    const id = pathUuid(request.params.id, "Attachment");
+    const id = pathUuid(request.params.id, "attachment");
     const path = variant === "thumbnail" ? `/api/attachments/${id}/thumbnail` : `/api/attachments/${id}`;
     const file = await deps.attachments.download(id, variant, await accessOf(request, reply, path));
     const etag = `"${file.id}${variant === "thumbnail" ? ".thumb" : ""}"`;
@@ -47,7 +47,7 @@ export function attachmentRoutes(
     if (etagMatches(request.headers["if-none-match"], etag)) return reply.status(304).headers(headers).send();
 
     const object = await file.open();
-    if (!object) throw notFound("Attachment not found");
+    if (!object) throw notFound("attachment");
     Object.assign(headers, {
       "content-type": file.mimeType,
       // Re-encoded images are safe to show inline; every other type is only ever a download.

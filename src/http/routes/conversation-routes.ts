@@ -22,7 +22,7 @@ export function conversationRoutes(
 ): void {
   const { guards, conversations, messages } = deps;
   const user = { preHandler: guards.user };
-  const conversationId = (id: string) => pathUuid(id, "Conversation");
+  const conversationId = (id: string) => pathUuid(id, "conversation");
 
   app.post("/api/conversations", { ...user, schema: { body: openConversationInput, response: { 200: conversationShape, 201: conversationShape } } }, async (request, reply) => {
     const { listingId } = parse(openConversationInput, request.body);

@@ -11,7 +11,7 @@ import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../../config/config.js";
 import { DEMO, mintDemoTokens, seedDemo } from "../../dev/demo-access.js";
-import { AppError, invalid, notFound } from "../../errors/errors.js";
+import { AppError, invalid } from "../../errors/errors.js";
 
 /** The page's built files: packages/demo/dist, three levels up from src/http/routes (or dist/http/routes). */
 export const DEMO_DIST = resolve(dirname(fileURLToPath(import.meta.url)), "../../../packages/demo/dist");
@@ -47,7 +47,7 @@ export async function demoRoutes(app: FastifyInstance, deps: { config: Config; r
   const secret = config.NODE_ENV === "production" ? undefined : config.JWT_SECRET;
   let seeded: Promise<unknown> | null = null;
   app.get<{ Querystring: { as?: string } }>("/demo/session", hidden, async (request): Promise<DemoSession> => {
-    if (!secret) throw notFound("No demo sign-in here: paste a token issued by the marketplace");
+    if (!secret) throw new AppError("not_found", "No demo sign-in here: paste a token issued by the marketplace");
     const as = request.query.as;
     if (as !== "buyer" && as !== "seller") throw invalid("as must be buyer or seller");
     const tokens = mintDemoTokens(config, secret);

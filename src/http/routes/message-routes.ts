@@ -15,7 +15,7 @@ export function messageRoutes(
 ): void {
   const { guards, messages, reactions } = deps;
   const user = { preHandler: guards.user };
-  const messageId = (id: string) => pathUuid(id, "Message");
+  const messageId = (id: string) => pathUuid(id, "message");
 
   app.patch<Id>("/api/messages/:id", { ...user, schema: { params: uuidParam, body: editMessageBody, response: { 200: messageShape } } }, async (request) =>
     messages.edit(caller(request), { ...asObject(request.body), messageId: messageId(request.params.id) }),

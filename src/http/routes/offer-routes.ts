@@ -20,7 +20,7 @@ export function offerRoutes(app: FastifyInstance, deps: { guards: Guards; offers
     "/api/conversations/:id/offers",
     { ...user, schema: { params: uuidParam, body: offerBody, response: { 200: messageShape, 201: messageShape } } },
     async (request, reply) => {
-      const { message, created } = await offers.make(caller(request), pathUuid(request.params.id, "Conversation"), asObject(request.body));
+      const { message, created } = await offers.make(caller(request), pathUuid(request.params.id, "conversation"), asObject(request.body));
       return reply.status(created ? 201 : 200).send(message);
     },
   );
