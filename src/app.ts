@@ -59,6 +59,9 @@ import { startOrphanSweeper } from "./media/orphan-sweeper.js";
 import { createUploadMetrics } from "./media/upload-metrics.js";
 import { MediaPipeline } from "./media/upload-batch.js";
 import { WebhookWorker } from "./webhooks/webhook-worker.js";
+import { ListingChangeWorker } from "./chat/listing-change-worker.js";
+import { ListingChangeRepository } from "./db/listing-change-repository.js";
+import { ResponseTimeRepository } from "./db/response-time-repository.js";
 import { registerErrorHandling, registerJsonParser } from "./http/error-handler.js";
 import { registerCors } from "./http/cors.js";
 import { registerApiDocs } from "./http/docs/api-docs.js";
@@ -196,7 +199,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const canSee = (userId: string, conversationId: string, admin: boolean) => participants.canSee(userId, conversationId, admin);
   const users = new UserService(new UserRepository(db.pool));
   const conversations = new ConversationService(conversationRepo, presenter, config.SUPPORT_NAME);
-  const marketplace = new MarketplaceService(new UserRepository(db.pool), new ListingRepository(db.pool));
+  // Set once the messages' repository exists (below): a PUT wakes this node's listing-change worker.
+  let wakeListingChanges: () => void = () => undefined;
+  const marketplace = new MarketplaceService(new UserRepository(db.pool), new ListingRepository(db.pool), () => wakeListingChanges());
   const rateLimitedTotal = rateLimitCounter(metrics.registry);
   const flags = new ModerationFlagRepository(db.pool);
   const moderator = new SendModerator({
@@ -421,6 +426,31 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       )
     : null;
   webhookWorker?.start();
+  // Every node writes listing changes into conversations and resumes those a dead node left.
+  const listingChanges = new ListingChangeWorker(
+    {
+      batchSize: config.LISTING_CHANGE_BATCH_SIZE,
+      leaseMs: config.LISTING_CHANGE_LEASE_MS,
+      pollIntervalMs: config.LISTING_CHANGE_POLL_INTERVAL_MS,
+      batchPauseMs: config.LISTING_CHANGE_BATCH_PAUSE_MS,
+    },
+    {
+      repository: new ListingChangeRepository(db.background),
+      acquireLocal: (conversationId) => messageRepo.acquireLocal(conversationId),
+      presenter,
+      publish,
+      onError: logFailure,
+      onStored: (count) => metrics.messagesSent.inc(count),
+    },
+  );
+  wakeListingChanges = () => listingChanges.wake();
+  listingChanges.start();
+  const responseTimeRepo = new ResponseTimeRepository(db.background);
+  const responseSampleSweeper = startOrphanSweeper({
+    intervalMs: config.RESPONSE_SAMPLE_SWEEP_INTERVAL_MS,
+    sweep: () => responseTimeRepo.sweep(),
+    onError: (err) => log.error({ err }, "response sample sweep failed"),
+  });
   const orphanSweeper = startOrphanSweeper({
     intervalMs: config.UPLOAD_SWEEP_INTERVAL_MS,
     sweep: () => attachments.sweepOrphans(),
@@ -452,6 +482,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await webhookWorker?.stop();
     await orphanSweeper.stop();
     await offerSweeper.stop();
+    await listingChanges.stop();
+    await responseSampleSweeper.stop();
     typingRelay.close();
     await presence.close();
     await messages.drain();

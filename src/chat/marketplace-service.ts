@@ -6,6 +6,8 @@
 // - status sold/reserved: conversations stay open (pick-up, payment and feedback still happen);
 //   the status travels in every Conversation so the app can show it.
 // - status deleted: conversations become read-only (sending is `conflict`), history stays.
+// - a price or status change is announced in each conversation that has a message, as a system
+//   message written in the background (chat/listing-change-worker.ts).
 import type { ListingRepository } from "../db/listing-repository.js";
 import type { UserRepository } from "../db/user-repository.js";
 import { listingInput, parse, userInput, externalId } from "./schemas.js";
@@ -16,6 +18,8 @@ export class MarketplaceService {
   constructor(
     private readonly users: UserRepository,
     private readonly listings: ListingRepository,
+    /** Wakes this node's listing-change worker when a PUT recorded a price or status change. */
+    private readonly onListingChanged: () => void = () => undefined,
   ) {}
 
   async putUser(id: string, body: unknown): Promise<{ user: UserView; created: boolean }> {
@@ -30,7 +34,7 @@ export class MarketplaceService {
     if (!externalId.safeParse(id).success) throw notFound("listing");
     const input = parse(listingInput, body);
     if (input.sellerId === SUPPORT_USER_ID) throw invalid(`sellerId: "${SUPPORT_USER_ID}" is reserved for the support team`);
-    return this.listings.upsert({
+    const { listing, created, changes } = await this.listings.upsert({
       id,
       sellerId: input.sellerId,
       title: input.title,
@@ -39,5 +43,8 @@ export class MarketplaceService {
       currency: input.currency ?? null,
       status: input.status,
     });
+    // The PUT answers now; the system messages are written in the background (README, "Listing changes in the thread").
+    if (changes > 0) this.onListingChanged();
+    return { listing, created };
   }
 }

@@ -156,6 +156,13 @@ const schema = z.object({
   OFFER_TTL_MS: int(1000, 365 * 24 * 3_600_000).default(48 * 3_600_000),
   OFFER_SWEEP_INTERVAL_MS: int(50, 3_600_000).default(10_000),
   OFFER_MAX_AMOUNT_CENTS: int(1, 2_147_483_647).default(1_000_000_000),
+  // Listing changes in the thread (README): background batches of system messages.
+  LISTING_CHANGE_BATCH_SIZE: int(1, 2000).default(200),
+  LISTING_CHANGE_LEASE_MS: int(500, 3_600_000).default(30_000),
+  LISTING_CHANGE_POLL_INTERVAL_MS: int(50, 600_000).default(2000),
+  LISTING_CHANGE_BATCH_PAUSE_MS: int(0, 60_000).default(0),
+  // Response time (README): how often samples older than 30 days are swept and medians redone.
+  RESPONSE_SAMPLE_SWEEP_INTERVAL_MS: int(1000, 24 * 3_600_000).default(3_600_000),
 });
 
 export type Config = Readonly<

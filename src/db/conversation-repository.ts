@@ -14,7 +14,7 @@ import { ACTOR_SQL, VISIBLE_SQL } from "./access-sql.js";
  */
 const VIEW_SELECT = (admin: string) => `
   SELECT c.id, c.kind::text AS kind, c.buyer_id, c.seller_id, c.last_seq, c.created_at, c.updated_at, c.last_activity_at,
-         p.last_read_seq,
+         p.last_read_seq, p.system_skipped,
          (SELECT json_agg(json_build_object('userId', r.user_id, 'lastReadSeq', r.last_read_seq, 'lastReadAt', r.last_read_at)
                           ORDER BY r.role)
           FROM participants r WHERE r.conversation_id = c.id) AS reads,
@@ -52,6 +52,8 @@ interface ConversationRow {
   updated_at: Date;
   last_activity_at: Date;
   last_read_seq: number;
+  /** The caller's system messages above their pointer that are not unread for them (participant-repository.ts). */
+  system_skipped: number;
   /** lastReadAt as json_build_object renders a timestamptz (ISO 8601 with the session's offset). */
   reads: { userId: string; lastReadSeq: number; lastReadAt: string | null }[];
   /** The listing's columns are null for support conversations. */
@@ -293,7 +295,7 @@ function toRecord(row: ConversationRow): ConversationRecord {
     seller: { id: row.seller_id, name: row.seller_name, avatarUrl: row.seller_avatar, responseTimeSeconds: row.seller_response_time },
     lastMessage: row.last_message ? toMessageRecord(row.last_message) : null,
     lastSeq: row.last_seq,
-    unreadCount: Math.max(0, row.last_seq - row.last_read_seq),
+    unreadCount: Math.max(0, row.last_seq - row.last_read_seq - row.system_skipped),
     reads: (row.reads ?? []).map((r) => ({
       userId: r.userId,
       lastReadSeq: r.lastReadSeq,

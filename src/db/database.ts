@@ -7,6 +7,12 @@ import { PrismaClient } from "./generated/client.js";
 
 export interface Database {
   pool: pg.Pool;
+  /**
+   * Background workers' own small pool (listing changes, the response-sample sweep): a long
+   * batch never holds connections that requests need, and its polling stays out of
+   * statementCount, which budgets requests (README, "Listing changes in the thread").
+   */
+  background: pg.Pool;
   prisma: PrismaClient;
   /** Statements sent to PostgreSQL by this process (hot-path budgets are tested against it). */
   statementCount(): number;
@@ -49,9 +55,20 @@ export function createDatabase(options: DatabaseOptions): Database {
   // connection's own listener above has reported it already. The next checkout reconnects.
   pool.on("error", () => undefined);
 
+  const background = new pg.Pool({
+    connectionString: options.url,
+    max: BACKGROUND_POOL_SIZE,
+    application_name: `${options.applicationName ?? "marketchat"}:background`,
+    connectionTimeoutMillis: 5_000,
+  });
+  // As above: a checked-out connection (a listing change's batch) losing PostgreSQL must not kill the process.
+  background.on("connect", (client) => client.on("error", (err) => options.onConnectionError?.(err)));
+  background.on("error", () => undefined);
+
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     pool,
+    background,
     prisma,
     statementCount: () => statements,
     async ping() {
@@ -60,9 +77,13 @@ export function createDatabase(options: DatabaseOptions): Database {
     async close() {
       await prisma.$disconnect();
       await pool.end();
+      await background.end();
     },
   };
 }
+
+/** Connections of the background pool: one for a listing change's batch, one for the poll and sweeps. */
+export const BACKGROUND_POOL_SIZE = 2;
 
 /** PostgreSQL's error code for unique violations. */
 export const UNIQUE_VIOLATION = "23505";

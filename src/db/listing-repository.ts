@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { ListingStatus, ListingView } from "../contract/shapes.js";
+import { recordChanges, type ListingBefore } from "./listing-change-repository.js";
 
 export interface ListingInput {
   id: string;
@@ -15,9 +16,33 @@ export interface ListingInput {
 export class ListingRepository {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Upserts the listing; its seller gets a placeholder user row if the marketplace has not pushed one yet. */
-  async upsert(input: ListingInput): Promise<{ listing: ListingView & { sellerId: string }; created: boolean }> {
-    const { rows } = await this.pool.query<{
+  /**
+   * Upserts the listing; its seller gets a placeholder user row if the marketplace has not pushed
+   * one yet. A price or status change is recorded as listing_changes rows in the same transaction
+   * (db/listing-change-repository.ts), read against the row locked before the update.
+   * `changes`: how many were recorded (the caller wakes its worker).
+   */
+  async upsert(input: ListingInput): Promise<{ listing: ListingView & { sellerId: string }; created: boolean; changes: number }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await this.upsertOn(client, input);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async upsertOn(client: pg.PoolClient, input: ListingInput): Promise<{ listing: ListingView & { sellerId: string }; created: boolean; changes: number }> {
+    const { rows: prior } = await client.query<{ price_cents: number | null; currency: string | null; status: ListingStatus }>(
+      `SELECT price_cents, currency, status::text AS status FROM listings WHERE id = $1 FOR UPDATE`,
+      [input.id],
+    );
+    const { rows } = await client.query<{
       id: string;
       seller_id: string;
       title: string;
@@ -40,6 +65,10 @@ export class ListingRepository {
       [input.id, input.sellerId, input.title, input.imageUrl, input.priceCents, input.currency, input.status ?? null],
     );
     const r = rows[0]!;
+    const before: ListingBefore | undefined = prior[0] && { priceCents: prior[0].price_cents, currency: prior[0].currency, status: prior[0].status };
+    const changes = before
+      ? await recordChanges(client, r.id, before, { priceCents: r.price_cents, currency: r.currency, status: r.status })
+      : 0;
     return {
       listing: {
         id: r.id,
@@ -51,6 +80,7 @@ export class ListingRepository {
         status: r.status,
       },
       created: r.created,
+      changes,
     };
   }
 }

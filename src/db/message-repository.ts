@@ -217,6 +217,27 @@ const OFFER_RESULT_COLUMNS = `
        ctx.listing_currency, ctx.pending_offer, (EXISTS (SELECT 1 FROM ok0) AND NOT EXISTS (SELECT 1 FROM o)) AS offer_raced,`;
 
 /**
+ * The seller's reply that ends a buyer's wait (c.answered_wait set: at most once per wait) records
+ * a response sample and recomputes the seller's median over their latest RESPONSE_SAMPLE_LIMIT
+ * samples of the last 30 days (an index range on response_samples (seller_id, responded_at)).
+ * Nothing runs for any other message (README, "Response time").
+ */
+export const RESPONSE_SAMPLE_LIMIT = 1000;
+const RESPONSE_TIME_CTES = `, sample AS (
+  INSERT INTO response_samples (seller_id, seconds, responded_at)
+  SELECT $2, GREATEST(0, round(extract(epoch FROM c.last_activity_at - c.answered_wait)))::int, c.last_activity_at
+  FROM c WHERE c.answered_wait IS NOT NULL
+  RETURNING seconds
+), median AS (
+  UPDATE users SET response_time_seconds = (
+    SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY s.seconds))::int FROM (
+      (SELECT r.seconds FROM response_samples r WHERE r.seller_id = $2 AND r.responded_at > now() - interval '30 days'
+       ORDER BY r.responded_at DESC LIMIT ${RESPONSE_SAMPLE_LIMIT - 1})
+      UNION ALL SELECT seconds FROM sample) s)
+  WHERE id = $2 AND EXISTS (SELECT 1 FROM sample)
+)`;
+
+/**
  * The send statement. \`ctx\` reads what the rules check and takes the advisory lock: it is
  * evaluated before the UPDATE can lock the conversation row (the UPDATE joins it), so every send
  * takes the advisory lock first and the row lock second, and two sends cannot deadlock. The
@@ -252,9 +273,15 @@ WITH ctx AS (
     AND ctx.existing IS NULL AND claimable.n = cardinality($6::uuid[])
     AND NOT COALESCE((${EFFECT_SQL}->>'block')::boolean, false)${offer ? OFFER_CHECKS(offerParam(webhook)) : ""}
 )${offer ? OFFER_CTES(offerParam(webhook)) : ""}, c AS (
-  UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = now(), updated_at = now()
-  FROM ok WHERE conversations.id = ok.id
-  RETURNING conversations.id, conversations.last_seq, conversations.last_activity_at
+  -- Response time (README): a buyer's message starts the wait unless one is running; the seller's
+  -- next message ends it (prior: the row as locked, not the statement's older snapshot).
+  UPDATE conversations SET last_seq = conversations.last_seq + 1, last_activity_at = now(), updated_at = now(),
+         buyer_waiting_since = CASE WHEN conversations.kind = 'listing' AND conversations.buyer_id = $2
+                                    THEN COALESCE(conversations.buyer_waiting_since, now()) END
+  FROM ok CROSS JOIN LATERAL (SELECT w.buyer_waiting_since FROM conversations w WHERE w.id = ok.id FOR UPDATE) prior
+  WHERE conversations.id = ok.id
+  RETURNING conversations.id, conversations.last_seq, conversations.last_activity_at,
+            CASE WHEN conversations.seller_id = $2 THEN prior.buyer_waiting_since END AS answered_wait
 ), m AS (
   INSERT INTO messages (${offer ? "id, " : ""}conversation_id, seq, sender_id, client_id, type, content, reply_to_id, created_at, flags, masked_content)
   SELECT ${offer ? "ok.offer_message_id, " : ""}c.id, c.last_seq, $2, $3,
@@ -266,9 +293,9 @@ WITH ctx AS (
   FROM c, ok
   RETURNING *
 ), pointer AS (
-  UPDATE participants SET last_read_seq = (SELECT seq FROM m), last_read_at = now()
+  UPDATE participants SET last_read_seq = (SELECT seq FROM m), last_read_at = now(), system_skipped = 0
   WHERE conversation_id = $1 AND user_id = (SELECT actor FROM ok) AND EXISTS (SELECT 1 FROM m)
-), a AS (
+)${RESPONSE_TIME_CTES}, a AS (
   UPDATE attachments SET message_id = (SELECT id FROM m), position = array_position($6::uuid[], id)
   WHERE id = ANY($6::uuid[]) AND uploader_id = $2 AND message_id IS NULL AND EXISTS (SELECT 1 FROM m)
   RETURNING id, kind, mime_type, name, size, width, height, thumbnail_key, position
@@ -386,6 +413,15 @@ export class MessageRepository {
     client.release();
     releaseLocal();
     return null;
+  }
+
+  /**
+   * This node's in-process queue of a conversation, as append() takes it: the listing-change
+   * worker takes it before the advisory locks, in the same order as a send (embedded mode has
+   * only this one to order by).
+   */
+  acquireLocal(conversationId: string): Promise<() => void> {
+    return this.local.acquire(`c:${conversationId}`);
   }
 
   /**

@@ -1,5 +1,7 @@
-// Read pointers and unread counts. Unread is last_seq - last_read_seq: sending moves the sender's
-// own pointer to their message, so everything above a pointer is the other party's.
+// Read pointers and unread counts. Unread is last_seq - last_read_seq - system_skipped: sending
+// moves the sender's own pointer to their message, so everything above a pointer is the other
+// party's, except a listing's system messages, which count for the buyer only (the seller's
+// system_skipped counts those above their pointer; README, "Listing changes in the thread").
 import type pg from "pg";
 import { ACTOR_SQL, BLOCKED_SQL, VISIBLE_SQL } from "./access-sql.js";
 
@@ -30,12 +32,16 @@ export class ParticipantRepository {
       seller_id: string;
     }>(
       `WITH target AS (
-         SELECT c.id, c.buyer_id, c.seller_id, LEAST(COALESCE($3::int, c.last_seq), c.last_seq) AS seq,
+         SELECT c.id, c.buyer_id, c.seller_id, c.last_seq, LEAST(COALESCE($3::int, c.last_seq), c.last_seq) AS seq,
                 ${ACTOR_SQL("$2", "$4")} AS actor
          FROM conversations c
          WHERE c.id = $1 AND ${VISIBLE_SQL("$2", "$4")}
        ), moved AS (
-         UPDATE participants p SET last_read_seq = t.seq, last_read_at = now()
+         UPDATE participants p SET last_read_seq = t.seq, last_read_at = now(),
+                -- Zero once read to the end (nearly always); otherwise the system messages still above.
+                system_skipped = CASE WHEN p.system_skipped = 0 OR t.seq >= t.last_seq THEN 0 ELSE (
+                  SELECT count(*)::int FROM messages x
+                  WHERE x.conversation_id = t.id AND x.seq > t.seq AND x.sender_id IS NULL AND x.type = 'system') END
          FROM target t
          WHERE p.conversation_id = t.id AND p.user_id = t.actor AND t.seq > p.last_read_seq
          RETURNING p.last_read_seq, p.last_read_at
@@ -55,9 +61,9 @@ export class ParticipantRepository {
   /** Conversations with unread messages for the user (hidden ones excluded), from pointers only. */
   async unread(userId: string): Promise<{ conversationId: string; unreadCount: number }[]> {
     const { rows } = await this.pool.query<{ id: string; unread: number }>(
-      `SELECT c.id, c.last_seq - p.last_read_seq AS unread
+      `SELECT c.id, c.last_seq - p.last_read_seq - p.system_skipped AS unread
        FROM participants p JOIN conversations c ON c.id = p.conversation_id
-       WHERE p.user_id = $1 AND c.last_seq > p.last_read_seq
+       WHERE p.user_id = $1 AND c.last_seq > p.last_read_seq + p.system_skipped
          AND (p.hidden_at_seq IS NULL OR c.last_seq > p.hidden_at_seq)
        ORDER BY c.last_activity_at DESC`,
       [userId],
