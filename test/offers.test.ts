@@ -251,6 +251,8 @@ describe("making an offer", () => {
     expect((await act(b, c.seller, first.body.offer.id, "decline")).status).toBe(200);
     for (const status of ["reserved", "sold", "deleted"]) {
       await http(a, "PUT", `/api/internal/listings/${c.listingId}`, serviceToken(), { sellerId: c.seller, title: "Sofa", priceCents: 10_000, currency: "EUR", status });
+      // The status change's system message is written in the background (README, "Listing changes in the thread"): count after it.
+      await expect.poll(async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM listing_changes")).rows[0]!.n, { timeout: 10_000 }).toBe(0);
       const mid = await stored(c.id);
       const res = await makeOffer(a, c.buyer, c.id, { amountCents: 6_000 });
       expect([res.status, res.body.error.code]).toEqual([409, "conflict"]);
