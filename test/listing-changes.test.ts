@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { record } from "./support/app.js";
+import { auth, createTestEnv, record, startApp } from "./support/app.js";
 import { useTwoNodes } from "./support/two-nodes.js";
 import { serviceToken, token } from "./support/tokens.js";
 import { changesOf } from "../src/db/listing-change-repository.js";
@@ -27,8 +27,8 @@ afterAll(async () => {
  * leaves it) and `empty` opened ones without a message, about `listingId`, written in SQL: the
  * send path is not what is under test here, and 300 conversations through HTTP would be slow.
  */
-async function seedConversations(listingId: string, sellerId: string, withMessage: number, empty: number): Promise<void> {
-  await db.query(
+async function seedConversations(listingId: string, sellerId: string, withMessage: number, empty: number, on: pg.Pool = db): Promise<void> {
+  await on.query(
     `WITH buyers AS (
        INSERT INTO users (id, name) SELECT $1::text || '-buyer-' || i, 'Buyer ' || i FROM generate_series(1, $3::int + $4::int) i
        RETURNING id, (regexp_match(id, '(\\d+)$'))[1]::int AS i
@@ -47,8 +47,8 @@ async function seedConversations(listingId: string, sellerId: string, withMessag
 }
 
 /** Per conversation of the listing: system messages of each change, messages in all, last seq. */
-async function systemCounts(listingId: string) {
-  const { rows } = await db.query<{ id: string; last_seq: number; total: number; system: number; per_change_max: number; seqs_ok: boolean }>(
+async function systemCounts(listingId: string, on: pg.Pool = db) {
+  const { rows } = await on.query<{ id: string; last_seq: number; total: number; system: number; per_change_max: number; seqs_ok: boolean }>(
     `SELECT c.id, c.last_seq,
             (SELECT count(*)::int FROM messages m WHERE m.conversation_id = c.id) AS total,
             (SELECT count(*)::int FROM messages m WHERE m.conversation_id = c.id AND m.type = 'system') AS system,
@@ -173,5 +173,33 @@ describe("across nodes", () => {
     expect(withMessages).toHaveLength(300);
     for (const r of withMessages) expect([r.system, r.seqs_ok, r.total === r.last_seq]).toEqual([1, true, true]);
     for (const r of rows.filter((r) => r.total - r.system === 0)) expect(r.system).toBe(0);
+  });
+});
+
+describe("embedded mode (PGlite, one node)", () => {
+  it("writes the same messages with the same statements, in order with sends into the same conversations", { timeout: 120_000 }, async () => {
+    const env = await createTestEnv("embedded");
+    const { app } = await startApp(env, { LISTING_CHANGE_BATCH_SIZE: "7" });
+    try {
+      const pool = app.chat.db.pool;
+      const put = (body: Record<string, unknown>) =>
+        app.inject({ method: "PUT", url: "/api/internal/listings/emb", headers: auth(serviceToken()), payload: { sellerId: "emb-seller", title: "Lamp", ...body } });
+      expect((await put({ priceCents: 3_000, currency: "EUR" })).statusCode).toBe(201);
+      await seedConversations("emb", "emb-seller", 40, 3, pool);
+      const { rows: ids } = await pool.query<{ id: string; buyer_id: string }>(`SELECT id, buyer_id FROM conversations WHERE listing_id = 'emb' AND last_seq > 0 ORDER BY id LIMIT 5`);
+      expect((await put({ priceCents: 2_500, currency: "EUR", status: "reserved" })).statusCode).toBe(200);
+      // Sends racing the background batches: every conversation's seqs stay 1..n.
+      const sends = await Promise.all(
+        ids.map((c) => app.inject({ method: "POST", url: `/api/conversations/${c.id}/messages`, headers: auth(token(c.buyer_id)), payload: { clientId: randomUUID(), content: "ok" } })),
+      );
+      expect(sends.map((r) => r.statusCode)).toEqual(ids.map(() => 201));
+      await expect.poll(async () => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM listing_changes`)).rows[0]!.n, { timeout: 30_000 }).toBe(0);
+      const rows = await systemCounts("emb", pool);
+      for (const r of rows.filter((r) => r.total - r.system > 0)) expect([r.system, r.per_change_max, r.seqs_ok, r.total === r.last_seq]).toEqual([2, 1, true, true]);
+      expect(rows.filter((r) => r.system > 0)).toHaveLength(40);
+    } finally {
+      await app.close();
+      await env.close();
+    }
   });
 });
