@@ -55,7 +55,7 @@ export const clientEventDocs = {
 
 export const serverEventDocs = {
   "message:new": { summary: "A message, to every socket of both participants", payload: messageShape },
-  "message:updated": { summary: "A message edited or changed", payload: messageShape },
+  "message:updated": { summary: "A message edited or changed (also an offer's new status: accepted, declined, withdrawn, countered, expired)", payload: messageShape },
   "message:deleted": { summary: "A message unsent", payload: messageDeletedShape },
   "message:read": { summary: "A participant's read pointer moved", payload: messageReadShape },
   "message:reactions": { summary: "A message's reactions changed (the whole list), to both participants", payload: messageReactionsShape },

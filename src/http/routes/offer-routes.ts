@@ -14,24 +14,46 @@ export function offerRoutes(app: FastifyInstance, deps: { guards: Guards; offers
   const user = { preHandler: guards.user };
   const offerBody = offerBodySchema(deps.maxAmountCents);
   const counterBody = counterBodySchema(deps.maxAmountCents);
-  const updated = { params: uuidParam, response: { 200: messageShape } };
+  const updated = (summary: string) => ({ summary, params: uuidParam, response: { 200: messageShape } });
 
   app.post<Id>(
     "/api/conversations/:id/offers",
-    { ...user, schema: { params: uuidParam, body: offerBody, response: { 200: messageShape, 201: messageShape } } },
+    {
+      ...user,
+      schema: {
+        summary: "Make an offer in the listing's currency: 201 an offer message (200 for a clientId already used); conflict while one is pending",
+        params: uuidParam,
+        body: offerBody,
+        response: { 200: messageShape, 201: messageShape },
+      },
+    },
     async (request, reply) => {
       const { message, created } = await offers.make(caller(request), pathUuid(request.params.id, "conversation"), asObject(request.body));
       return reply.status(created ? 201 : 200).send(message);
     },
   );
 
-  app.post<Id>("/api/offers/:id/accept", { ...user, schema: updated }, async (request) => offers.accept(caller(request), request.params.id));
-  app.post<Id>("/api/offers/:id/decline", { ...user, schema: updated }, async (request) => offers.decline(caller(request), request.params.id));
-  app.post<Id>("/api/offers/:id/withdraw", { ...user, schema: updated }, async (request) => offers.withdraw(caller(request), request.params.id));
+  app.post<Id>("/api/offers/:id/accept", { ...user, schema: updated("Accept a pending offer (the other participant)") }, async (request) =>
+    offers.accept(caller(request), request.params.id),
+  );
+  app.post<Id>("/api/offers/:id/decline", { ...user, schema: updated("Decline a pending offer (the other participant)") }, async (request) =>
+    offers.decline(caller(request), request.params.id),
+  );
+  app.post<Id>("/api/offers/:id/withdraw", { ...user, schema: updated("Withdraw your pending offer (its maker)") }, async (request) =>
+    offers.withdraw(caller(request), request.params.id),
+  );
 
   app.post<Id>(
     "/api/offers/:id/counter",
-    { ...user, schema: { params: uuidParam, body: counterBody, response: { 200: messageShape, 201: messageShape } } },
+    {
+      ...user,
+      schema: {
+        summary: "Counter a pending offer (the other participant): 201 a new offer message; the old one becomes countered",
+        params: uuidParam,
+        body: counterBody,
+        response: { 200: messageShape, 201: messageShape },
+      },
+    },
     async (request, reply) => {
       const { message, created } = await offers.counter(caller(request), request.params.id, asObject(request.body));
       return reply.status(created ? 201 : 200).send(message);
