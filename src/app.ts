@@ -259,7 +259,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   });
   const offers = new OfferService({
     messages: messageRepo,
-    offers: new OfferRepository(db.pool, config.WEBHOOK_URL !== undefined),
+    offers: new OfferRepository(db.pool, config.WEBHOOK_URL !== undefined, db.background),
     conversations: conversationRepo,
     presenter,
     publish,

@@ -118,6 +118,8 @@ export class OfferRepository {
     private readonly pool: pg.Pool,
     /** Write offer.* webhook outbox rows (WEBHOOK_URL is set). */
     private readonly webhooks: boolean,
+    /** The expiry sweep's pool: background work stays off the request pool (Database.background). */
+    private readonly sweepPool: pg.Pool = pool,
   ) {}
 
   /** The offer, if `userId` is one of its conversation's participants (and may see it). */
@@ -155,7 +157,7 @@ export class OfferRepository {
 
   /** Expires up to `limit` due offers (any node; each offer once). */
   async expireDue(limit: number): Promise<OfferChange[]> {
-    const { rows } = await this.pool.query<MessageRow & { buyer_id: string; seller_id: string; updated: OfferJson }>(EXPIRE_SQL, [
+    const { rows } = await this.sweepPool.query<MessageRow & { buyer_id: string; seller_id: string; updated: OfferJson }>(EXPIRE_SQL, [
       limit,
       this.webhooks,
     ]);

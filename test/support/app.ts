@@ -61,9 +61,6 @@ export function testConfig(env: TestEnv, overrides: Record<string, string | unde
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     PORT: "0",
     HOST: "127.0.0.1",
-    // The offer expiry sweep is a statement on the pool every interval: kept out of the tests that
-    // count statements (hot-path budgets) unless a test asks for it.
-    OFFER_SWEEP_INTERVAL_MS: "3600000",
     ...overrides,
   });
 }
