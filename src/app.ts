@@ -371,6 +371,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       { name: "conversations", what: "conversations opened", method: "POST", url: "/api/conversations", limit: config.RATE_LIMIT_CONVERSATIONS },
       { name: "uploads", what: "uploads", method: "POST", url: "/api/uploads", limit: config.RATE_LIMIT_UPLOADS },
       { name: "reports", what: "reports", method: "POST", url: "/api/reports", limit: config.RATE_LIMIT_REPORTS },
+      { name: "blocks", what: "blocks", method: "POST", url: "/api/blocks", limit: config.RATE_LIMIT_BLOCKS },
       { name: "search", what: "searches", method: "GET", url: "/api/search", limit: config.RATE_LIMIT_SEARCH },
     ],
   });

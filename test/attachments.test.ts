@@ -162,7 +162,6 @@ describe("downloads", () => {
       await get(bare, auth(token(stranger))),
       await get(`${bare}/thumbnail`, auth(token(stranger))),
       await get(bare, auth(adminToken())),
-      await get(bare),
       await get(`/api/attachments/${randomUUID()}`, auth(c.buyerToken)),
       await get("/api/attachments/not-a-uuid", auth(c.buyerToken)),
     ]) {
@@ -171,6 +170,12 @@ describe("downloads", () => {
       expect(res.headers.etag).toBeUndefined();
     }
     expect((await get(bare, { authorization: "Bearer nope" })).statusCode).toBe(401);
+    // Neither a signature nor a token: not authenticated, whether the id exists or not.
+    for (const url of [bare, `${bare}/thumbnail`, `/api/attachments/${randomUUID()}`]) {
+      const res = await get(url);
+      expect(res.statusCode, url).toBe(401);
+      expect(res.json().error.code).toBe("unauthorized");
+    }
   });
 
   it("refuses a tampered, expired, or borrowed signature", async () => {
@@ -189,9 +194,10 @@ describe("downloads", () => {
     const thumbWithMainSig = `${plain(a!.url)}/thumbnail?expires=${expires}&sig=${sig}`;
     const expired = createUrlSigner(TEST_SECRET, 60).sign(plain(a!.url), Date.now() - 2 * 60_000);
     const otherSecret = createUrlSigner(`${TEST_SECRET}-other`, 600).sign(plain(a!.url));
+    // Without a token, a signature that is not valid leaves the request unauthenticated: 401.
     for (const bad of [tamperedSig, laterExpiry, otherFile, thumbWithMainSig, expired, otherSecret, plain(a!.url)]) {
       const res = await get(bad);
-      expect(res.statusCode, bad).toBe(404);
+      expect(res.statusCode, bad).toBe(401);
     }
     // A bad signature does not stand in the way of a good token.
     expect((await get(tamperedSig, auth(c.sellerToken))).statusCode).toBe(200);

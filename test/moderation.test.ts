@@ -97,6 +97,7 @@ describe("blocks", () => {
     expect((await call("GET", "/api/blocks", token("blk-bob"))).json().items).toEqual([]);
     // The longest user id there is (128 characters) works in the path too.
     const longest = "z".repeat(128);
+    await pushUser(app, longest);
     expect((await call("POST", "/api/blocks", token(me), { userId: longest })).statusCode).toBe(201);
     expect((await call("DELETE", `/api/blocks/${longest}`, token(me))).statusCode).toBe(204);
     expect(await count(`SELECT count(*) AS n FROM blocks WHERE blocker_id = $1`, [me])).toBe(1);
@@ -104,7 +105,10 @@ describe("blocks", () => {
 
   it("pages the list with limit and an opaque cursor", async () => {
     const me = uniqueName("pager");
-    for (const id of ["pg-1", "pg-2", "pg-3"]) await call("POST", "/api/blocks", token(me), { userId: id });
+    for (const id of ["pg-1", "pg-2", "pg-3"]) {
+      await pushUser(app, id);
+      await call("POST", "/api/blocks", token(me), { userId: id });
+    }
     const page1 = (await call("GET", "/api/blocks?limit=2", token(me))).json();
     expect(page1.items.map((b: { user: { id: string } }) => b.user.id)).toEqual(["pg-3", "pg-2"]);
     const page2 = (await call("GET", `/api/blocks?limit=2&cursor=${page1.nextCursor}`, token(me))).json();
@@ -116,19 +120,17 @@ describe("blocks", () => {
     }
   });
 
-  it("a user the chat has not seen yet can be blocked, and the block holds from their first request", async () => {
-    const seller = uniqueName("s");
+  it("a user the chat has never seen cannot be blocked: not_found, and no user row is made for the id", async () => {
+    const me = uniqueName("blk-ghost");
     const ghost = uniqueName("ghost");
-    await pushUser(app, seller);
-    await pushListing(app, `l-${seller}`, seller);
-    const res = await call("POST", "/api/blocks", token(seller), { userId: ghost });
-    expect(res.statusCode).toBe(201);
-    expect(res.json().user).toEqual({ id: ghost, name: null, avatarUrl: null, responseTimeSeconds: null });
-    const open = await call("POST", "/api/conversations", token(ghost, { name: "Ghost" }), { listingId: `l-${seller}` });
-    expect(open.statusCode).toBe(403);
-    expect(open.json().error.code).toBe("blocked");
-    // The placeholder takes the name from the user's token like any new user.
-    expect((await call("GET", "/api/blocks", token(seller))).json().items[0].user).toEqual({ id: ghost, name: "Ghost", avatarUrl: null, responseTimeSeconds: null });
+    const res = await call("POST", "/api/blocks", token(me), { userId: ghost });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe("not_found");
+    expect(await count(`SELECT count(*) AS n FROM users WHERE id = $1`, [ghost])).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM blocks WHERE blocker_id = $1`, [me])).toBe(0);
+    // Once the chat knows them (pushed, or seen with a token), they can be blocked.
+    await pushUser(app, ghost);
+    expect((await call("POST", "/api/blocks", token(me), { userId: ghost })).statusCode).toBe(201);
   });
 
   it("refuses bad input with the contract's errors and writes nothing", async () => {

@@ -16,6 +16,23 @@ export interface Principal {
 }
 
 export const MAX_ID_LENGTH = 128;
+/** The characters of ids chosen outside the chat (user and listing ids, a token's `sub`). */
+export const EXTERNAL_ID_CHARS = /^[^\s\u0000-\u001f\u007f]+$/;
+
+/**
+ * An id the chat may store: printable, no whitespace, and well-formed Unicode. PostgreSQL text
+ * cannot hold U+0000 (the insert fails: 500 with a stack), and a lone surrogate is stored as
+ * U+FFFD, so two different ids would become one user.
+ */
+export function isExternalId(s: string): boolean {
+  return s.length > 0 && s.length <= MAX_ID_LENGTH && EXTERNAL_ID_CHARS.test(s) && isWellFormed(s);
+}
+
+/** No lone surrogate (String.prototype.isWellFormed, which the ES2023 typings lack). */
+export function isWellFormed(s: string): boolean {
+  // With the u flag a pair is one code point: \p{Surrogate} matches only unpaired halves.
+  return !/\p{Surrogate}/u.test(s);
+}
 const MAX_TOKEN_LENGTH = 8192;
 const ROLES: readonly Role[] = ["user", "admin", "service"];
 
@@ -43,9 +60,11 @@ export function createTokenVerifier(config: Config): TokenVerifier {
     if (typeof claims === "string" || typeof claims.exp !== "number") throw new AppError("unauthorized");
     const { sub, name, role = "user" } = claims as jwt.JwtPayload & { name?: unknown; role?: unknown };
     // "support" is the team of support conversations, never a person who signs in.
-    if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_ID_LENGTH || sub === SUPPORT_USER_ID) {
+    if (typeof sub !== "string" || !isExternalId(sub) || sub === SUPPORT_USER_ID) {
       throw new AppError("unauthorized");
     }
+    // The display name is stored as the user's name: same reasons as for `sub`.
+    if (typeof name === "string" && (name.includes("\u0000") || !isWellFormed(name))) throw new AppError("unauthorized");
     if (typeof role !== "string" || !ROLES.includes(role as Role)) throw new AppError("unauthorized");
     return {
       userId: sub,

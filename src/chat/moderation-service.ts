@@ -1,9 +1,9 @@
 // Blocks, reports and bans (README, "Moderation"). Route guards decide who may call what; these
 // rules decide what the call may touch.
 //
-// Unknown user ids: a block or a ban is preventive, so it must hold before the other user's first
-// request and creates a placeholder user (as a listing's seller gets one). A report is about
-// something that happened in the chat, so it names someone the chat knows (else not_found).
+// Unknown user ids: a ban is preventive, so it must hold before the user's first request and
+// creates a placeholder user (as a listing's seller gets one). A block or a report names someone
+// the chat knows (else not_found): a block of any id used to create a user row per request.
 import type { Principal } from "../auth/token-verifier.js";
 import type { BanRepository } from "../db/ban-repository.js";
 import type { BlockPosition, BlockRecord, BlockRepository } from "../db/block-repository.js";
@@ -42,7 +42,10 @@ export class ModerationService {
   async block(caller: Principal, body: unknown): Promise<{ block: BlockView; created: boolean }> {
     const { userId } = parse(blockInput, body);
     if (userId === caller.userId) throw invalid("userId: you cannot block yourself");
-    const { block, created } = await this.deps.blocks.block(caller.userId, userId);
+    const result = await this.deps.blocks.block(caller.userId, userId);
+    // As for reports: a user id the chat has never seen names nobody (README, "Moderation").
+    if (!result) throw notFound("user");
+    const { block, created } = result;
     if (created) await this.contactsChanged(caller.userId, userId);
     return { block: blockView(block), created };
   }

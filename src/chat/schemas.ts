@@ -1,7 +1,7 @@
 // Input schemas shared by both transports: an HTTP route and a socket handler that do the same
 // thing parse their input with the same schema, so they fail the same way.
 import { z } from "zod";
-import { MAX_ID_LENGTH } from "../auth/token-verifier.js";
+import { EXTERNAL_ID_CHARS, isWellFormed, MAX_ID_LENGTH } from "../auth/token-verifier.js";
 import { invalid } from "../errors/errors.js";
 
 export const MAX_CONTENT_CHARS = 4000;
@@ -13,7 +13,9 @@ export const externalId = z
   .string()
   .min(1)
   .max(MAX_ID_LENGTH)
-  .regex(/^[^\s\u0000-\u001f\u007f]+$/, "must not contain whitespace or control characters");
+  .regex(EXTERNAL_ID_CHARS, "must not contain whitespace or control characters")
+  // A lone surrogate would be stored as U+FFFD: two different ids would become one.
+  .refine(isWellFormed, "must be well-formed Unicode");
 
 export const uuid = z.uuid();
 
@@ -33,7 +35,7 @@ export const listConversationsQuery = z.object({
   limit,
   cursor: z.string().max(200).optional(),
   role: z.enum(["buyer", "seller"]).optional(),
-  q: z.string().trim().max(100).optional(),
+  q: text().trim().max(100).optional(),
 });
 
 export const idParam = z.object({ id: externalId });
@@ -49,7 +51,12 @@ export const uuidParam = z.object({ id: uuid });
 
 export const userInput = z.object({
   name: text().trim().min(1).max(200),
-  avatarUrl: z.url({ protocol: /^https?$/ }).max(2048).nullish(),
+  avatarUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    // The URL parser takes control characters (U+0000 included) that PostgreSQL text cannot hold.
+    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), "must not contain control characters")
+    .nullish(),
 });
 
 export const listingInput = z.object({

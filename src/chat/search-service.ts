@@ -19,6 +19,8 @@ export const searchQuery = z.object({
   q: z
     .string()
     .refine((s) => s.trim() !== "", "must not be empty")
+    // PostgreSQL text cannot hold U+0000: refused here, not as a failed query (500).
+    .refine((s) => !s.includes("\u0000"), "must not contain NUL characters")
     .refine((s) => [...s.trim()].length <= MAX_SEARCH_CHARS, `must be at most ${MAX_SEARCH_CHARS} characters`),
   conversationId: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(MAX_SEARCH_PAGE).default(20),

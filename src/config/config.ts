@@ -110,6 +110,7 @@ const schema = z.object({
   RATE_LIMIT_CONVERSATIONS: rateLimit("30/10m"),
   RATE_LIMIT_UPLOADS: rateLimit("20/1m"),
   RATE_LIMIT_REPORTS: rateLimit("20/1h"),
+  RATE_LIMIT_BLOCKS: rateLimit("30/1h"),
   RATE_LIMIT_SEARCH: rateLimit("60/1m"),
   // Reactions are counted per node like messages (README, "Reactions").
   RATE_LIMIT_REACTIONS: rateLimit("60/1m"),

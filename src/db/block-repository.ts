@@ -18,12 +18,13 @@ export class BlockRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
-   * Blocks `blockedId` for `blockerId`; `created: false` when it was already blocked. A user the
-   * chat has not seen yet gets a placeholder row (as a listing's seller does), so the block is in
-   * place before their first message.
+   * Blocks `blockedId` for `blockerId`; `created: false` when it was already blocked; null when
+   * the chat does not know `blockedId` (no user row is made for it: a block of an unknown id would
+   * let anyone create users at will).
    */
-  async block(blockerId: string, blockedId: string): Promise<{ block: BlockRecord; created: boolean }> {
-    await this.prisma.user.createMany({ data: [{ id: blockedId }], skipDuplicates: true });
+  async block(blockerId: string, blockedId: string): Promise<{ block: BlockRecord; created: boolean } | null> {
+    const user = await this.prisma.user.findUnique({ where: { id: blockedId } });
+    if (!user) return null;
     const { count } = await this.prisma.block.createMany({ data: [{ blockerId, blockedId }], skipDuplicates: true });
     const row = await this.prisma.block.findUnique({
       where: { blockerId_blockedId: { blockerId, blockedId } },
@@ -31,7 +32,6 @@ export class BlockRepository {
     });
     if (row) return { block: toRecord(row), created: count === 1 };
     // An unblock of the same pair landed in between: the later request won, report the block as made.
-    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: blockedId } });
     return { block: toRecord({ blocked: user, createdAt: new Date() }), created: count === 1 };
   }
 

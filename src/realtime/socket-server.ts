@@ -52,7 +52,17 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     }
   });
 
-  io.on("connection", (socket) => options.channels.enterRooms(socket));
+  io.on("connection", (socket) => {
+    options.channels.enterRooms(socket);
+    // An event nobody handles that carries an ack is answered not_found, so a client (or a probe)
+    // is not left waiting for its timeout. onAny runs before the event's own listeners, which are
+    // all registered on "connection" (app.ts), before any event can arrive.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      const ack = args.at(-1);
+      if (typeof ack !== "function" || (socket as unknown as Socket).listeners(event).length > 0) return;
+      (ack as (r: unknown) => void)({ ok: false, error: { code: "not_found", message: "Unknown event" } });
+    });
+  });
   return io;
 }
 

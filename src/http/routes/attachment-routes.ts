@@ -1,9 +1,10 @@
 // GET (and HEAD) /api/attachments/:id and /api/attachments/:id/thumbnail: the stored bytes, to a
 // request with a valid URL signature, or with the bearer token of the uploader or of one of the
-// two people of the conversation; anyone else gets not_found (chat/attachment-service.ts).
+// two people of the conversation; anyone else gets not_found (chat/attachment-service.ts), and a
+// request with neither a valid signature nor a token gets unauthorized.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AttachmentService, AttachmentVariant, DownloadAccess } from "../../chat/attachment-service.js";
-import { notFound } from "../../errors/errors.js";
+import { AppError, notFound } from "../../errors/errors.js";
 import { parseRange } from "../../media/byte-range.js";
 import { contentDisposition } from "../../media/safe-file-name.js";
 import type { UrlSigner } from "../../media/url-signer.js";
@@ -83,7 +84,8 @@ export function attachmentRoutes(
     if (typeof expires === "string" && typeof sig === "string" && deps.signer.verify(path, expires, sig)) {
       return { signed: true };
     }
-    if (request.headers.authorization === undefined) return { signed: false, principal: null };
+    // Neither a valid signature nor a token: the caller has not authenticated (401), whatever the id.
+    if (request.headers.authorization === undefined) throw new AppError("unauthorized", "Use the signed URL, or send a bearer token");
     await deps.guards.user(request, reply);
     return { signed: false, principal: caller(request) };
   }
