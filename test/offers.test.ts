@@ -7,9 +7,11 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatClient } from "@marketchat/client";
+import { ERRORS } from "../src/errors/errors.js";
 import { verifyWebhookSignature } from "../src/webhooks/webhook-signer.js";
 import { auth, createTestEnv, record, startApp, type ClientSocket } from "./support/app.js";
 import type { NodeProcess } from "./support/cluster.js";
@@ -374,6 +376,48 @@ describe("bad input: the contract's errors, nothing written", () => {
     const unsend = await http(a, "DELETE", `/api/messages/${made.body.id}`, token(c.buyer));
     expect([unsend.status, unsend.body.error.code]).toEqual([409, "conflict"]);
     expect((await history(c.buyer, c.id))[0]).toEqual(made.body);
+  });
+});
+
+describe("generated bodies", () => {
+  it("offers and counters answer 2xx or the contract's error, never 500, and a refusal writes nothing", async () => {
+    const c = await deal("fuzz");
+    const pending = await makeOffer(a, c.buyer, c.id, { amountCents: 1_000 });
+    const offerId = pending.body.offer.id as string;
+    const body = fc.oneof(
+      fc.anything(),
+      fc.constantFrom(null, 0, -1, 1e308, "", [], {}, "x".repeat(100_000)),
+      fc.record(
+        {
+          clientId: fc.oneof(fc.uuid(), fc.string(), fc.constant(null), fc.integer()),
+          amountCents: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null), fc.bigInt().map(String), fc.constantFrom(0, -0, 2 ** 31, 2 ** 53 + 1)),
+          currency: fc.oneof(fc.constantFrom("EUR", "USD", "eur", "", "EU\u0000"), fc.string(), fc.integer()),
+          respondsToOfferId: fc.oneof(fc.uuid(), fc.string()),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    const codes = Object.keys(ERRORS);
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), body, async (counterIt, payload) => {
+        const before = await stored(c.id);
+        const res = await fetch(counterIt ? `${b.url}/api/offers/${offerId}/counter` : `${a.url}/api/conversations/${c.id}/offers`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token(counterIt ? c.seller : c.buyer)}`, "content-type": "application/json" },
+          body: JSON.stringify(payload ?? null),
+        });
+        const json = (await res.json()) as { error?: { code: string }; offer?: Offer };
+        expect(res.status).toBeLessThan(500);
+        if (res.status >= 400) {
+          expect(codes).toContain(json.error!.code);
+          expect(await stored(c.id)).toEqual(before);
+          return;
+        }
+        // A generated body that is valid: put the conversation back to one pending offer (the buyer's).
+        if (counterIt) expect((await act(a, c.buyer, json.offer!.id, "decline")).status).toBe(200);
+      }),
+      { numRuns: 120 },
+    );
   });
 });
 
