@@ -209,5 +209,29 @@ describe("the /demo page in Chromium, two nodes behind nginx", () => {
     }
     expect(await shown(seller)).toEqual(await shown(buyer));
     await shot(seller, "demo-seller-after-failover");
-  }, 240_000);
+
+    // An offer from the buyer (the modal proposes 90% of the asking price), accepted by the
+    // seller: both pages show it accepted.
+    await buyer.getByRole("button", { name: "Make offer" }).click();
+    const dialog = buyer.getByRole("dialog", { name: "Make an offer" });
+    await dialog.getByRole("textbox").fill("225");
+    await dialog.getByRole("button", { name: "Send offer" }).click();
+    await dialog.waitFor({ state: "detached", ...WAIT });
+    const offerOnSellerPage = seller.getByTestId("message").filter({ has: seller.locator(".offer-card") }).last();
+    await offerOnSellerPage.getByText("€225.00").waitFor(WAIT);
+    await offerOnSellerPage.getByRole("button", { name: "Accept" }).click();
+    for (const page of [buyer, seller]) {
+      await page.locator(".offer-card .offer-status").last().filter({ hasText: "accepted" }).waitFor(WAIT);
+    }
+
+    // A reaction from the seller on the buyer's message: both pages show it with its count.
+    const question = seller.getByTestId("message").filter({ hasText: "Can I pick it up tomorrow?" });
+    await question.hover();
+    await question.locator('button[title="React 👍"]').click();
+    for (const page of [buyer, seller]) {
+      const reacted = page.getByTestId("message").filter({ hasText: "Can I pick it up tomorrow?" });
+      await reacted.locator(".reactions .reaction").filter({ hasText: "👍 1" }).waitFor(WAIT);
+    }
+    await shot(buyer, "demo-buyer-offer-reaction");
+  }, 300_000);
 });

@@ -5,7 +5,7 @@ import { ChatClient } from "@marketchat/client";
 import { ChatProvider, useChatClient, useConnection, useConversations, usePresence, useUnread } from "@marketchat/react";
 import type { ConversationView } from "@marketchat/client";
 import { ThreadView } from "./ThreadView.js";
-import { ago, clock, initials, price } from "./format.js";
+import { ago, clock, initials, price, snippet } from "./format.js";
 import { affinity, demoSignIn, loadSession, saveSession, tokenSession, type Session } from "./session.js";
 
 export function App() {
@@ -199,11 +199,7 @@ function ConversationItem({ conversation: c, me, active, onClick }: { conversati
   const other = c.buyer.id === me ? c.seller : c.buyer;
   const presence = usePresence([other.id])[other.id];
   const last = c.lastMessage;
-  const preview = !last
-    ? "No messages yet"
-    : last.deletedAt
-      ? "Message unsent"
-      : last.content || (last.attachments.length ? (last.attachments.length > 1 ? `${last.attachments.length} photos` : "Photo") : last.type);
+  const preview = last ? snippet(last) : "No messages yet";
   return (
     <li>
       <button className={`conversation${active ? " active" : ""}${c.unreadCount ? " unread" : ""}`} onClick={onClick} data-testid="conversation" data-conversation-id={c.id}>

@@ -4,7 +4,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { useChatClient, useMessages, usePresence, useSend, useTyping } from "@marketchat/react";
 import type { ChatError, ConversationView, MessageView, OfferView, OutgoingMessage } from "@marketchat/client";
-import { ago, clock, initials, price } from "./format.js";
+import { ago, clock, initials, price, snippet } from "./format.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂"];
 const REPORT_REASONS = ["spam", "scam", "harassment", "inappropriate", "other"];
@@ -272,12 +272,6 @@ async function offerAction(client: ReturnType<typeof useChatClient>, action: "ac
     const cents = answer ? Math.round(Number(answer.replace(",", ".")) * 100) : NaN;
     if (Number.isFinite(cents) && cents > 0) await client.counterOffer(offer.id, { amountCents: cents });
   }
-}
-
-function snippet(m: MessageView): string {
-  if (m.deletedAt) return "Message unsent";
-  if (m.content) return m.content.length > 80 ? `${m.content.slice(0, 80)}…` : m.content;
-  return m.attachments.length ? "Photo" : m.type;
 }
 
 interface MessageProps {

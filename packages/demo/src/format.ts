@@ -1,3 +1,5 @@
+import type { MessageView } from "@marketchat/client";
+
 export function price(cents: number | null | undefined, currency: string | null | undefined): string {
   if (cents === null || cents === undefined) return "";
   try {
@@ -31,4 +33,13 @@ export function initials(name: string | null | undefined): string {
     .slice(0, 2)
     .map((w) => w[0]!.toUpperCase())
     .join("");
+}
+
+/** One line about a message, for the conversation list and reply quotes. */
+export function snippet(m: MessageView, max = 80): string {
+  if (m.deletedAt) return "Message unsent";
+  if (m.type === "offer" && m.offer) return `Offer ${price(m.offer.amountCents, m.offer.currency)} · ${m.offer.status}`;
+  if (m.content) return m.content.length > max ? `${m.content.slice(0, max)}…` : m.content;
+  if (m.attachments.length > 1) return `${m.attachments.length} photos`;
+  return m.attachments.length ? "Photo" : m.type;
 }
