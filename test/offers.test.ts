@@ -612,6 +612,8 @@ describe("expiry", () => {
     for (const [i, c] of deals.entries()) {
       const offer = made[i]!.body as Msg;
       const d = watchers[i]!;
+      // The sweep commits, then publishes: wait for the event itself, then settle (no second one after it).
+      await expect.poll(() => d.updatedOf(offer.id).every((got) => got.length > 0)).toBe(true);
       await d.settle();
       const expired = (await history(c.buyer, c.id)).find((m) => m.id === offer.id)!;
       expect(expired.offer).toEqual({ ...offer.offer, status: "expired" });
