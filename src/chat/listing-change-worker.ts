@@ -84,16 +84,33 @@ export class ListingChangeWorker {
     }
   }
 
+  /**
+   * Writes one claimed change to the end. Stopped or failed midway (a deadlock victim, a lost
+   * connection), it gives the change back so that the next poll, here or on another node, resumes
+   * it after the last committed batch without waiting for the lease to run out.
+   */
   private async work(claimed: ClaimedChange): Promise<void> {
+    const held = { change: claimed };
+    try {
+      if (await this.batches(held)) return;
+    } catch (err) {
+      await this.deps.repository.release(held.change).catch(() => undefined);
+      throw err;
+    }
+    await this.deps.repository.release(held.change);
+  }
+
+  /** True when the change is finished or another node holds it now; false when stopped. */
+  private async batches(held: { change: ClaimedChange }): Promise<boolean> {
     const { repository } = this.deps;
     const { batchSize, leaseMs, batchPauseMs } = this.options;
-    let change = claimed;
+    let change = held.change;
     for (;;) {
-      if (this.stopped) return;
+      if (this.stopped) return false;
       const ids = await repository.nextConversations(change.listingId, change.cursor, batchSize);
       if (ids.length === 0) {
         await repository.finish(change);
-        return;
+        return true;
       }
       // Same order as a send: the local queues, then the advisory locks (in the repository).
       const releases: (() => void)[] = [];
@@ -105,12 +122,12 @@ export class ListingChangeWorker {
         releases.forEach((release) => release());
       }
       // Another node took the change over (this one was too slow to renew): it carries on.
-      if (!result.leased) return;
+      if (!result.leased) return true;
       if (result.messages.length > 0) this.deps.onStored?.(result.messages.length);
-      change = { ...change, cursor: ids.at(-1)!, lease: result.lease };
+      change = held.change = { ...change, cursor: ids.at(-1)!, lease: result.lease };
       if (ids.length < batchSize) {
         await repository.finish(change);
-        return;
+        return true;
       }
       await new Promise((resolve) => (batchPauseMs > 0 ? setTimeout(resolve, batchPauseMs) : setImmediate(resolve)));
     }

@@ -208,6 +208,11 @@ export class ListingChangeRepository {
     await this.pool.query(`DELETE FROM listing_changes WHERE id = $1 AND lease_until = $2::timestamptz`, [change.id, change.lease]);
   }
 
+  /** Gives a change back (its worker stopped or failed): any node may claim it at once instead of after the lease. */
+  async release(change: ClaimedChange): Promise<void> {
+    await this.pool.query(`UPDATE listing_changes SET lease_until = now() WHERE id = $1 AND lease_until = $2::timestamptz`, [change.id, change.lease]);
+  }
+
   /** Unfinished changes (metrics and tests). */
   async pending(): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM listing_changes`);
