@@ -1,7 +1,7 @@
 // A listing change announced in 10,000 conversations, and what it does to sends elsewhere on the
 // same node (README, "Listing changes in the thread"):
 //
-//   npx tsx bench/listing-change-bench.ts [--conversations 10000] [--sends 1000] [--batch 200]
+//   npx tsx bench/listing-change-bench.ts [--conversations 10000] [--sends 1000] [--batch 50] [--pause 0]
 //
 // One real server process (src/main.ts under tsx) on PostgreSQL + Redis. The listing's
 // conversations (each with one buyer message) are written in SQL beforehand. Then, over one
@@ -30,10 +30,11 @@ interface Latency {
   maxMs: number;
 }
 
-export async function runListingChangeBench(opts: { conversations?: number; sends?: number; batch?: number } = {}) {
+export async function runListingChangeBench(opts: { conversations?: number; sends?: number; batch?: number; pause?: number } = {}) {
   const conversations = opts.conversations ?? 10_000;
   const sends = opts.sends ?? 1000;
-  const batch = opts.batch ?? 200;
+  const batch = opts.batch ?? 50;
+  const pause = opts.pause ?? 0;
   const log = (line: string) => console.log(`[listing-change] ${line}`);
   const env = await createBenchEnv();
   const db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
@@ -42,7 +43,7 @@ export async function runListingChangeBench(opts: { conversations?: number; send
   let node: NodeProcess | undefined;
   let socket: ClientSocket | undefined;
   try {
-    node = await startNode(env, "bench-listing-change", { RATE_LIMIT_MESSAGES: "off", LISTING_CHANGE_BATCH_SIZE: String(batch) }, { startTimeoutMs: 120_000 });
+    node = await startNode(env, "bench-listing-change", { RATE_LIMIT_MESSAGES: "off", LISTING_CHANGE_BATCH_SIZE: String(batch), LISTING_CHANGE_BATCH_PAUSE_MS: String(pause) }, { startTimeoutMs: 120_000 });
     await put(node, "/api/internal/listings/big", { sellerId: "big-seller", title: "Popular sofa", priceCents: 50_000, currency: "EUR" });
     log(`seeding ${conversations} conversations`);
     await seed(db, "big", "big-seller", conversations);
@@ -97,6 +98,7 @@ export async function runListingChangeBench(opts: { conversations?: number; send
       command: "npx tsx bench/listing-change-bench.ts",
       conversations,
       batchSize: batch,
+      batchPauseMs: pause,
       putMs: round(putMs),
       changeWrittenMs: round(doneMs!),
       systemMessagesWritten: written,
@@ -162,7 +164,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const i = process.argv.indexOf(name);
     return i >= 0 ? Number(process.argv[i + 1]) : undefined;
   };
-  runListingChangeBench({ conversations: arg("--conversations"), sends: arg("--sends"), batch: arg("--batch") }).catch((err) => {
+  runListingChangeBench({ conversations: arg("--conversations"), sends: arg("--sends"), batch: arg("--batch"), pause: arg("--pause") }).catch((err) => {
     console.error(err);
     process.exitCode = 1;
   });

@@ -158,7 +158,7 @@ const schema = z.object({
   OFFER_SWEEP_INTERVAL_MS: int(50, 3_600_000).default(10_000),
   OFFER_MAX_AMOUNT_CENTS: int(1, 2_147_483_647).default(1_000_000_000),
   // Listing changes in the thread (README): background batches of system messages.
-  LISTING_CHANGE_BATCH_SIZE: int(1, 2000).default(200),
+  LISTING_CHANGE_BATCH_SIZE: int(1, 2000).default(50),
   LISTING_CHANGE_LEASE_MS: int(500, 3_600_000).default(30_000),
   LISTING_CHANGE_POLL_INTERVAL_MS: int(50, 600_000).default(2000),
   LISTING_CHANGE_BATCH_PAUSE_MS: int(0, 60_000).default(0),
