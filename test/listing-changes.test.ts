@@ -143,6 +143,29 @@ describe("across nodes", () => {
     expect((await http(a, "GET", `/api/conversations/${c.id}`, token(c.buyer))).body.unreadCount).toBe(4);
   });
 
+  it("a conversation whose first message came after the change gets no notice of it", { timeout: 60_000 }, async () => {
+    const { a } = cluster;
+    const c = await cluster.conversation("late", { firstMessage: true });
+    await http(a, "PUT", "/api/internal/listings/l-late", serviceToken(), { sellerId: c.seller, title: "Lamp", priceCents: 3000, currency: "EUR" });
+    await expect.poll(pendingChanges, { timeout: 20_000 }).toBe(0);
+    await seedConversations("l-late", c.seller, 2, 0);
+    // One of the two opened after the change below is made (its first message dated later, as a
+    // message sent while the worker has not reached that conversation yet would be).
+    await db.query(
+      `UPDATE messages SET created_at = now() + interval '1 hour'
+       WHERE conversation_id = (SELECT id FROM conversations WHERE listing_id = 'l-late' AND buyer_id LIKE '%-buyer-1') AND seq = 1`,
+    );
+    await http(a, "PUT", "/api/internal/listings/l-late", serviceToken(), { sellerId: c.seller, title: "Lamp", priceCents: 2500, currency: "EUR" });
+    await expect.poll(pendingChanges, { timeout: 30_000 }).toBe(0);
+    const { rows } = await db.query<{ buyer_id: string; system: number }>(
+      `SELECT c.buyer_id, (SELECT count(*)::int FROM messages m WHERE m.conversation_id = c.id AND m.type = 'system') AS system
+       FROM conversations c WHERE c.listing_id = 'l-late' ORDER BY c.buyer_id`,
+    );
+    expect(rows.map((r) => [r.buyer_id.replace(/^.*-buyer-/, "buyer-"), r.system])).toEqual(
+      expect.arrayContaining([["buyer-1", 0], ["buyer-2", 1]]),
+    );
+  });
+
   it("a node killed (SIGKILL) midway: another node finishes the change, no conversation gets it twice", { timeout: 150_000 }, async () => {
     const seller = "s-kill";
     await http(cluster.a, "PUT", "/api/internal/listings/l-kill", serviceToken(), { sellerId: seller, title: "Bike", priceCents: 30000, currency: "EUR" });

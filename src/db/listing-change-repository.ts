@@ -95,7 +95,9 @@ export async function recordChanges(client: pg.PoolClient, listingId: string, be
 
 /**
  * One batch's write: renews the lease (fencing on the old one), then for each conversation of
- * $2 that has a message and not yet this change's message: the next seq, the message, the
+ * $2 that had a message when the change was made (its first message is not younger than the
+ * change: a conversation opened by a message sent just after the PUT gets no notice of what
+ * happened before it) and not yet this change's message: the next seq, the message, the
  * seller's "not unread" count (participants.system_skipped; unread for the buyer only).
  * $1 change id, $2 conversation ids, $3 new cursor, $4 lease ms, $5 lease token.
  */
@@ -103,11 +105,12 @@ const BATCH_SQL = `
 WITH lease AS (
   UPDATE listing_changes SET cursor = $3::uuid, lease_until = now() + $4::int * interval '1 millisecond'
   WHERE id = $1::uuid AND lease_until = $5::timestamptz
-  RETURNING id, event, data, content, lease_until
+  RETURNING id, event, data, content, lease_until, created_at
 ), c AS (
   UPDATE conversations SET last_seq = conversations.last_seq + 1, last_activity_at = now(), updated_at = now()
   FROM lease
   WHERE conversations.id = ANY($2::uuid[]) AND conversations.last_seq > 0
+    AND EXISTS (SELECT 1 FROM messages f WHERE f.conversation_id = conversations.id AND f.seq = 1 AND f.created_at <= lease.created_at)
     AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.conversation_id = conversations.id AND x.sender_id IS NULL AND x.client_id = $1::uuid)
   RETURNING conversations.id, conversations.last_seq, conversations.last_activity_at, conversations.buyer_id, conversations.seller_id
 ), m AS (
