@@ -5,7 +5,7 @@
 // `users.response_time_seconds` never reads samples older than 30 days for longer than the sweep
 // interval, and becomes null when a seller has none left.
 import type pg from "pg";
-import { RESPONSE_SAMPLE_LIMIT } from "./message-repository.js";
+import { RESPONSE_SAMPLE_LIMIT } from "./send-sql.js";
 
 /** Samples deleted per sweep statement; a sweep repeats until fewer are left. */
 const SWEEP_BATCH = 5000;
