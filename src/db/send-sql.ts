@@ -77,22 +77,25 @@ export const OFFER_CTX_COLUMNS = `,
          l.currency AS listing_currency, c.listing_id, ${PENDING_OFFER_SQL("c")} AS pending_offer`;
 
 /**
- * The offer rules, checked with the others: the listing active, the offer in its currency, and no
- * other offer pending (a new offer) or the pending one the other participant's and live (a counter).
+ * The offer rules, checked with the others: the listing active, the offer in its currency, and for
+ * a counter the pending offer the other participant's and live. Whether another offer is pending
+ * is not read here but left to the insert (o below): ctx's snapshot was taken before the lock was
+ * granted, and an offer declined meanwhile must not refuse a new one.
  */
 export const OFFER_CHECKS = (p: string) => `
     AND ctx.listing_status = 'active' AND ctx.listing_currency IS NOT DISTINCT FROM (${p}->>'currency')
-    AND (CASE WHEN ${p}->>'respondsToOfferId' IS NULL THEN ctx.pending_offer IS NULL
-              ELSE ctx.pending_offer->>'id' = ${p}->>'respondsToOfferId' AND ctx.pending_offer->>'byUserId' <> $2
-                   AND (ctx.pending_offer->>'live')::boolean END)`;
+    AND (${p}->>'respondsToOfferId' IS NULL
+         OR (ctx.pending_offer->>'id' = ${p}->>'respondsToOfferId' AND ctx.pending_offer->>'byUserId' <> $2
+             AND (ctx.pending_offer->>'live')::boolean))`;
 
 /**
  * prev: a counter moves the offer it answers to countered, re-checked under the row lock (an
  * accept committed meanwhile on another node wins; then nothing is written). o: the new offer,
- * inserted before its message (the foreign key is checked at the end of the statement) so that a
- * pending offer stored by another node after this statement's snapshot is a conflict on the
- * one-pending-offer index that writes nothing (ON CONFLICT DO NOTHING), not an error. ok: the
- * checks passed and the offer is in, so the conversation's next seq is taken.
+ * inserted before its message (the foreign key is checked at the end of the statement): another
+ * pending offer in the conversation is a conflict on the one-pending-offer index, judged on the
+ * latest committed rows (waiting for a decision in flight), that writes nothing (ON CONFLICT DO
+ * NOTHING) rather than failing. ok: the checks passed and the offer is in, so the conversation's
+ * next seq is taken.
  */
 export const OFFER_CTES = (p: string) => `, prev AS (
   UPDATE offers SET status = 'countered', decided_at = now()
