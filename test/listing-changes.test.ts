@@ -197,6 +197,31 @@ describe("across nodes", () => {
     for (const r of withMessages) expect([r.system, r.seqs_ok, r.total === r.last_seq]).toEqual([1, true, true]);
     for (const r of rows.filter((r) => r.total - r.system === 0)) expect(r.system).toBe(0);
   });
+
+  it("a node stopped (SIGTERM) midway gives the change back at once; another node finishes it", { timeout: 150_000 }, async () => {
+    const seller = "s-term";
+    await http(cluster.a, "PUT", "/api/internal/listings/l-term", serviceToken(), { sellerId: seller, title: "Desk", status: "active" });
+    await seedConversations("l-term", seller, 200, 0);
+    // A lease far longer than the test: only the give-back lets another node take over.
+    const leaving = await cluster.startNode("node-leaving", {
+      LISTING_CHANGE_BATCH_SIZE: "10",
+      LISTING_CHANGE_BATCH_PAUSE_MS: "150",
+      LISTING_CHANGE_LEASE_MS: "3600000",
+    });
+    expect((await http(leaving, "PUT", "/api/internal/listings/l-term", serviceToken(), { sellerId: seller, title: "Desk", status: "sold" })).status).toBe(200);
+    const change = async () =>
+      // released: no longer under the leaving node's hour-long lease (claimable, or claimed by a or b with their 30 s one).
+      (await db.query<{ cursor: string | null; released: boolean }>(
+        `SELECT cursor, lease_until < now() + interval '10 minutes' AS released FROM listing_changes WHERE listing_id = 'l-term'`,
+      )).rows[0];
+    await expect.poll(async () => (await change())?.cursor ?? null, { timeout: 30_000, interval: 20 }).not.toBeNull();
+    expect(await leaving.stop()).toBe(0);
+    // Gone (finished meanwhile by another node) or given back.
+    expect([undefined, true]).toContain((await change())?.released);
+    await expect.poll(pendingChanges, { timeout: 60_000, interval: 200 }).toBe(0);
+    const rows = await systemCounts("l-term");
+    for (const r of rows) expect([r.system, r.per_change_max, r.seqs_ok]).toEqual([1, 1, true]);
+  });
 });
 
 describe("embedded mode (PGlite, one node)", () => {
