@@ -14,23 +14,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import { connectSocket, emitAck, type TestEnv } from "../test/support/app.js";
 import { startNode, type NodeProcess } from "../test/support/cluster.js";
-import { serviceToken, token } from "../test/support/tokens.js";
+import { token } from "../test/support/tokens.js";
 import { createBenchEnv } from "./support/bench-env.js";
 import { machineDescription } from "./support/proc-stats.js";
+import { putAsService, round, summarizeSamples, type LatencyFigures } from "./support/samples.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const FIRST_START_TIMEOUT_MS = 300_000;
 
-export interface LatencyFigures {
-  samples: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  meanMs: number;
-  maxMs: number;
-}
+export type { LatencyFigures };
 
 export interface ModeFigures {
   mode: "embedded" | "postgres";
@@ -123,9 +118,9 @@ async function measureSends(node: NodeProcess, sends: number, warmup: number, lo
   const buyer = `bench-buyer-${tag}`;
   const seller = `bench-seller-${tag}`;
   const listing = `bench-listing-${tag}`;
-  await put(node, `/api/internal/users/${buyer}`, { name: "Bench Buyer" });
-  await put(node, `/api/internal/users/${seller}`, { name: "Bench Seller" });
-  await put(node, `/api/internal/listings/${listing}`, { sellerId: seller, title: "Bench listing" });
+  await putAsService(node, `/api/internal/users/${buyer}`, { name: "Bench Buyer" });
+  await putAsService(node, `/api/internal/users/${seller}`, { name: "Bench Seller" });
+  await putAsService(node, `/api/internal/listings/${listing}`, { sellerId: seller, title: "Bench listing" });
   const opened = await fetch(`${node.url}/api/conversations`, {
     method: "POST",
     headers: { authorization: `Bearer ${token(buyer)}`, "content-type": "application/json" },
@@ -149,36 +144,13 @@ async function measureSends(node: NodeProcess, sends: number, warmup: number, lo
   } finally {
     socket.close();
   }
-  const figures = summarize(samples);
+  const figures = summarizeSamples(samples);
   log(`${node.url}: ${sends} sends, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms`);
   return figures;
 }
 
-async function put(node: NodeProcess, path: string, body: unknown): Promise<void> {
-  const res = await fetch(`${node.url}${path}`, {
-    method: "PUT",
-    headers: { authorization: `Bearer ${serviceToken()}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`PUT ${path}: ${res.status} ${await res.text()}`);
-}
 
-function summarize(samples: number[]): LatencyFigures {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return {
-    samples: sorted.length,
-    p50Ms: round(at(0.5)),
-    p90Ms: round(at(0.9)),
-    p99Ms: round(at(0.99)),
-    meanMs: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
-    maxMs: round(sorted[sorted.length - 1]!),
-  };
-}
 
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
-}
 
 function printTable(r: EmbeddedVsPostgresResult, log: (line: string) => void): void {
   const row = (cells: (string | number)[]) => cells.map((c, i) => String(c).padEnd(i === 0 ? 30 : 12)).join("");
@@ -193,11 +165,10 @@ function printTable(r: EmbeddedVsPostgresResult, log: (line: string) => void): v
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(name);
-    return i >= 0 ? Number(process.argv[i + 1]) : undefined;
-  };
-  runEmbeddedVsPostgres({ sends: arg("--sends"), warmup: arg("--warmup") }).catch((err) => {
+  // Strict: an unknown flag or one without its value is an error, never a run with defaults.
+  const { values } = parseArgs({ strict: true, options: { sends: { type: "string" }, warmup: { type: "string" } } });
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  runEmbeddedVsPostgres({ sends: num(values.sends), warmup: num(values.warmup) }).catch((err) => {
     console.error(err);
     process.exitCode = 1;
   });

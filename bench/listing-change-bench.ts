@@ -14,21 +14,17 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import pg from "pg";
 import { connectSocket, emitAck, type ClientSocket } from "../test/support/app.js";
 import { startNode, type NodeProcess } from "../test/support/cluster.js";
-import { serviceToken, token } from "../test/support/tokens.js";
+import { token } from "../test/support/tokens.js";
 import { createBenchEnv } from "./support/bench-env.js";
 import { machineDescription } from "./support/proc-stats.js";
+import { putAsService, round, summarizeSamples } from "./support/samples.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-interface Latency {
-  samples: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
 
 export async function runListingChangeBench(opts: { conversations?: number; sends?: number; batch?: number; pause?: number } = {}) {
   const conversations = opts.conversations ?? 10_000;
@@ -44,12 +40,12 @@ export async function runListingChangeBench(opts: { conversations?: number; send
   let socket: ClientSocket | undefined;
   try {
     node = await startNode(env, "bench-listing-change", { RATE_LIMIT_MESSAGES: "off", LISTING_CHANGE_BATCH_SIZE: String(batch), LISTING_CHANGE_BATCH_PAUSE_MS: String(pause) }, { startTimeoutMs: 120_000 });
-    await put(node, "/api/internal/listings/big", { sellerId: "big-seller", title: "Popular sofa", priceCents: 50_000, currency: "EUR" });
+    await putAsService(node, "/api/internal/listings/big", { sellerId: "big-seller", title: "Popular sofa", priceCents: 50_000, currency: "EUR" });
     log(`seeding ${conversations} conversations`);
     await seed(db, "big", "big-seller", conversations);
 
     // The conversation the sends go to: another listing, another seller.
-    await put(node, "/api/internal/listings/other", { sellerId: "other-seller", title: "Lamp" });
+    await putAsService(node, "/api/internal/listings/other", { sellerId: "other-seller", title: "Lamp" });
     const opened = await fetch(`${node.url}/api/conversations`, {
       method: "POST",
       headers: { authorization: `Bearer ${token("sender")}`, "content-type": "application/json" },
@@ -67,11 +63,11 @@ export async function runListingChangeBench(opts: { conversations?: number; send
 
     const baselineSamples: number[] = [];
     for (let i = 0; i < sends; i++) baselineSamples.push(await send());
-    const baseline = summarize(baselineSamples);
+    const baseline = summarizeSamples(baselineSamples);
     log(`baseline: ${sends} sends, p50 ${baseline.p50Ms} ms, p99 ${baseline.p99Ms} ms`);
 
     const putStarted = performance.now();
-    await put(node, "/api/internal/listings/big", { sellerId: "big-seller", title: "Popular sofa", priceCents: 45_000, currency: "EUR" });
+    await putAsService(node, "/api/internal/listings/big", { sellerId: "big-seller", title: "Popular sofa", priceCents: 45_000, currency: "EUR" });
     const putMs = performance.now() - putStarted;
     let doneMs: number | null = null;
     const watcher = (async () => {
@@ -87,7 +83,7 @@ export async function runListingChangeBench(opts: { conversations?: number; send
     const duringSamples: number[] = [];
     while (doneMs === null) duringSamples.push(await send());
     await watcher;
-    const during = summarize(duringSamples);
+    const during = summarizeSamples(duringSamples);
     const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM messages WHERE type = 'system' AND content LIKE 'Price changed%'`);
     const written = rows[0]!.n;
     log(`change: PUT answered in ${round(putMs)} ms; ${written} system messages written in ${round(doneMs!)} ms`);
@@ -140,31 +136,22 @@ async function seed(db: pg.Pool, listingId: string, sellerId: string, count: num
   );
 }
 
-async function put(node: NodeProcess, path: string, body: unknown): Promise<void> {
-  const res = await fetch(`${node.url}${path}`, {
-    method: "PUT",
-    headers: { authorization: `Bearer ${serviceToken()}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`PUT ${path}: ${res.status} ${await res.text()}`);
-}
 
-function summarize(samples: number[]): Latency {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { samples: sorted.length, p50Ms: round(at(0.5)), p99Ms: round(at(0.99)), maxMs: round(sorted[sorted.length - 1]!) };
-}
 
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
-}
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(name);
-    return i >= 0 ? Number(process.argv[i + 1]) : undefined;
-  };
-  runListingChangeBench({ conversations: arg("--conversations"), sends: arg("--sends"), batch: arg("--batch"), pause: arg("--pause") }).catch((err) => {
+  // Strict: an unknown flag or one without its value is an error, never a run with defaults.
+  const { values } = parseArgs({
+    strict: true,
+    options: { conversations: { type: "string" }, sends: { type: "string" }, batch: { type: "string" }, pause: { type: "string" } },
+  });
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  runListingChangeBench({
+    conversations: num(values.conversations),
+    sends: num(values.sends),
+    batch: num(values.batch),
+    pause: num(values.pause),
+  }).catch((err) => {
     console.error(err);
     process.exitCode = 1;
   });
