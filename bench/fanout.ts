@@ -83,7 +83,15 @@ async function runWith(nodeCount: number): Promise<RunFigures> {
   const nodes: NodeProcess[] = [];
   let loadgen: Worker | undefined;
   try {
-    const limits = { RATE_LIMIT_MESSAGES: "1000000/1s", RATE_LIMIT_CONVERSATIONS: "1000000/1s", RATE_LIMIT_ANONYMOUS: "1000000/1s" };
+    const limits = {
+      RATE_LIMIT_MESSAGES: "1000000/1s",
+      RATE_LIMIT_CONVERSATIONS: "1000000/1s",
+      RATE_LIMIT_ANONYMOUS: "1000000/1s",
+      // Every load socket comes from one address (README, "Connection limits").
+      SOCKET_HANDSHAKES_PER_IP: "1000000/1s",
+      SOCKETS_PER_IP: "0",
+      SOCKET_EVENTS_PER_SOCKET: "1000000/1s",
+    };
     nodes.push(...(await Promise.all(Array.from({ length: nodeCount }, (_, i) => startNode(env, `fanout-${nodeCount}-${i + 1}`, limits)))));
     loadgen = await spawnWorker("bench/load/chat-load-worker.ts", "loadgen-fanout");
     const urls = nodes.map((n) => n.url);

@@ -48,6 +48,11 @@ const UNREACHABLE_RATE_LIMITS = {
   RATE_LIMIT_MESSAGES: "1000000/1s",
   RATE_LIMIT_CONVERSATIONS: "1000000/1s",
   RATE_LIMIT_ANONYMOUS: "1000000/1s",
+  // Connection limits (README, "Connection limits"): every load socket comes from one address.
+  SOCKET_HANDSHAKES_PER_IP: "1000000/1s",
+  SOCKETS_PER_IP: "0",
+  SOCKETS_PER_USER: "0",
+  SOCKET_EVENTS_PER_SOCKET: "1000000/1s",
 };
 const GC_WAIT_MS = 500;
 const GC_ON_SIGNAL = ["--expose-gc", "--import", pathToFileURL(join(ROOT, "bench/support/gc-on-signal.mjs")).href];

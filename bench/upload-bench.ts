@@ -78,6 +78,7 @@ export async function runUploadBench(opts: { quick: boolean }): Promise<UploadBe
       // One benchmark user uploads far faster than any person would.
       RATE_LIMIT_UPLOADS: "off",
       RATE_LIMIT_ANONYMOUS: "off",
+      UPLOADS_IN_FLIGHT_PER_USER: "0",
     });
     const base = node.url;
     const pid = node.child.pid!;

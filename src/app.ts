@@ -85,6 +85,7 @@ import { searchRoutes } from "./http/routes/search-routes.js";
 import { opsRoutes, type ReadinessCheck } from "./http/routes/ops-routes.js";
 import { demoRoutes } from "./http/routes/demo-routes.js";
 import { createSocketServer } from "./realtime/socket-server.js";
+import { ConnectionLimits } from "./realtime/connection-limits.js";
 import { deliver, type ChatServer } from "./realtime/delivery.js";
 import { TypingRelay } from "./realtime/typing-relay.js";
 import { conversationHandlers } from "./realtime/handlers/conversation-handlers.js";
@@ -322,6 +323,14 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     channels,
     verify,
     users,
+    limits: new ConnectionLimits({
+      handshakesPerIp: config.SOCKET_HANDSHAKES_PER_IP,
+      socketsPerUser: config.SOCKETS_PER_USER,
+      socketsPerIp: config.SOCKETS_PER_IP,
+      eventsPerSocket: config.SOCKET_EVENTS_PER_SOCKET,
+      trustProxy: config.TRUST_PROXY,
+      onRefused: (rule) => rateLimitedTotal.inc({ rule: `socket_${rule}` }),
+    }),
     log,
   });
   const presence = new PresenceService({
@@ -392,7 +401,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   messageRoutes(app, { guards, messages, reactions });
   supportRoutes(app, { guards, conversations });
   presenceRoutes(app, { guards, presence });
-  uploadRoutes(app, { guards, attachments, maxFileBytes: config.UPLOAD_MAX_FILE_BYTES, maxRequestBytes: config.UPLOAD_MAX_REQUEST_BYTES });
+  uploadRoutes(app, { guards, attachments, maxFileBytes: config.UPLOAD_MAX_FILE_BYTES, maxRequestBytes: config.UPLOAD_MAX_REQUEST_BYTES, maxInFlightPerUser: config.UPLOADS_IN_FLIGHT_PER_USER });
   attachmentRoutes(app, { guards, attachments, signer });
   moderationRoutes(app, { guards, moderation });
   adminRoutes(app, { guards, moderation, broadcasts });

@@ -13,7 +13,7 @@ import { httpJson } from "./support/two-nodes.js";
 import { serviceToken, token } from "./support/tokens.js";
 
 // Sends are not rate-limited here: the test sends as fast as the acks come back.
-const NODE_ENV = { RATE_LIMIT_MESSAGES: "off", DATABASE_POOL_SIZE: "4" };
+const NODE_ENV = { RATE_LIMIT_MESSAGES: "off", SOCKET_EVENTS_PER_SOCKET: "off", DATABASE_POOL_SIZE: "4" };
 
 let pg: PostgresServer;
 let env: TestEnv;

@@ -115,6 +115,12 @@ const schema = z.object({
   // Reactions are counted per node like messages (README, "Reactions").
   RATE_LIMIT_REACTIONS: rateLimit("60/1m"),
   RATE_LIMIT_ANONYMOUS: rateLimit("300/1m"),
+  // Connection limits (README, "Connection limits"), counted per node.
+  SOCKET_HANDSHAKES_PER_IP: rateLimit("300/1m"),
+  SOCKETS_PER_USER: int(0, 100_000).default(50),
+  SOCKETS_PER_IP: int(0, 1_000_000).default(1000),
+  SOCKET_EVENTS_PER_SOCKET: rateLimit("300/10s"),
+  UPLOADS_IN_FLIGHT_PER_USER: int(0, 1000).default(3),
   // Webhooks (README, "Webhooks"): delivery timing and retries.
   WEBHOOK_DELAY_MS: int(0, 24 * 3_600_000).default(30_000),
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),

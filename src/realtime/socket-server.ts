@@ -11,6 +11,7 @@ import { errorKey, RepeatedLog } from "../errors/repeated-log.js";
 import type { Ack, AckFn, ClientToServerEvents } from "../contract/socket-events.js";
 import type { ChatServer, ChatSocket } from "./socket-types.js";
 import type { SocketChannels } from "./socket-channels.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 
 export type { ChatSocket };
 
@@ -21,6 +22,8 @@ export interface SocketServerOptions {
   channels: SocketChannels;
   verify: TokenVerifier;
   users: UserService;
+  /** Handshakes, sockets and events per client (connection-limits.ts). */
+  limits?: ConnectionLimits;
   log: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void };
 }
 
@@ -29,14 +32,20 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     path: "/socket.io",
     serveClient: false,
     maxHttpBufferSize: options.maxPayloadBytes,
+    // A connection that has not joined the namespace (sent a valid handshake) by then is closed:
+    // clients send theirs at once, a flood of refused ones should not hold sockets for 45 s.
+    connectTimeout: 10_000,
     cors: { origin: options.corsOrigins.length > 0 ? [...options.corsOrigins] : false, credentials: true },
   });
 
   io.use(async (socket, next) => {
+    const address = options.limits?.clientAddress(socket.handshake) ?? socket.handshake.address;
     try {
+      options.limits?.checkHandshake(address);
       const principal = options.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token as string);
       if (principal.role === "service") throw forbidden("Service tokens cannot open sockets");
       await options.users.admit(principal);
+      options.limits?.admit(socket, principal.userId, address);
       socket.data.principal = principal;
       await options.channels.attach(socket);
       next();
@@ -49,11 +58,17 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
       const error = new Error(appError.code) as Error & { data?: unknown };
       error.data = appError.toBody();
       next(error);
+      // Refused for flooding: close the connection once the refusal is sent, so the client does
+      // not keep it open. Socket.IO writes the refusal on the next tick (and drops it if the
+      // connection is closing by then); close() after that waits for the write buffer. Other
+      // refusals leave it to the client (socket.io-client would reconnect in a loop otherwise).
+      if (appError.code === "rate_limited") setImmediate(() => socket.conn.close());
     }
   });
 
   io.on("connection", (socket) => {
     options.channels.enterRooms(socket);
+    if (options.limits) options.limits.budget(socket as unknown as Socket);
     // An event nobody handles that carries an ack is answered not_found, so a client (or a probe)
     // is not left waiting for its timeout. onAny runs before the event's own listeners, which are
     // all registered on "connection" (app.ts), before any event can arrive.

@@ -27,9 +27,13 @@ export interface UploadRouteDeps {
   attachments: AttachmentService;
   maxFileBytes: number;
   maxRequestBytes: number;
+  /** Uploads one user may have in progress at once on this node; 0: no limit (README, "Connection limits"). */
+  maxInFlightPerUser?: number;
 }
 
 export function uploadRoutes(app: FastifyInstance, deps: UploadRouteDeps): void {
+  /** Uploads in progress per user, on this node. */
+  const inFlight = new Map<string, number>();
   app.register(async (scope) => {
     await scope.register(multipart, {
       limits: {
@@ -66,8 +70,22 @@ export function uploadRoutes(app: FastifyInstance, deps: UploadRouteDeps): void 
         if (!request.isMultipart()) {
           throw new AppError("unsupported_media_type", `Send multipart/form-data with the files in the field "${UPLOAD_FIELD}"`);
         }
-        const attachments = await deps.attachments.upload(caller(request), filesOf(request));
-        return reply.status(201).send({ attachments });
+        // The upload rate limit counts new requests; this counts open ones, which a client that
+        // drips its bodies would otherwise pile up (each holding a staging file and a connection).
+        const userId = caller(request).userId;
+        const open = inFlight.get(userId) ?? 0;
+        if (deps.maxInFlightPerUser && open >= deps.maxInFlightPerUser) {
+          throw new AppError("rate_limited", `At most ${deps.maxInFlightPerUser} uploads at once: wait for one to finish`, 1000);
+        }
+        inFlight.set(userId, open + 1);
+        try {
+          const attachments = await deps.attachments.upload(caller(request), filesOf(request));
+          return reply.status(201).send({ attachments });
+        } finally {
+          const left = (inFlight.get(userId) ?? 1) - 1;
+          if (left > 0) inFlight.set(userId, left);
+          else inFlight.delete(userId);
+        }
       },
     );
   });
