@@ -1,6 +1,9 @@
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { defineConfig } from "vitest/config";
+
+/** React 18 (packages/react18-check), for the hooks suite's second run. */
+const REACT_18 = resolve(import.meta.dirname, "packages/react18-check/node_modules");
 
 /** Where the redis-cluster project's global setup leaves its cluster's nodes for the test files. */
 const REDIS_CLUSTER_FILE = join(tmpdir(), `marketchat-redis-cluster-${process.pid}.txt`);
@@ -31,6 +34,28 @@ export default defineConfig({
           include: ["test/conversations.test.ts", "test/messages.test.ts", "test/client-reactions-support.test.ts"],
           globalSetup: ["test/support/embedded-global-setup.ts"],
           env: { TEST_MODE: "embedded" },
+        },
+      },
+      // @marketchat/react's hooks suite again on React 18 (the package supports 18 and 19; the
+      // root installs 19). Every import of react and react-dom, the hooks package's and the
+      // testing library's included (its ES module build, so the aliases reach it), resolves to React 18.
+      {
+        extends: true,
+        test: {
+          name: "react18",
+          include: ["test/react-hooks.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          env: { EXPECT_REACT_MAJOR: "18" },
+        },
+        resolve: {
+          alias: [
+            // The testing library's ES module build, so its imports of react-dom go through the aliases.
+            { find: /^@testing-library\/react$/, replacement: resolve(import.meta.dirname, "node_modules/@testing-library/react/dist/@testing-library/react.esm.js") },
+            { find: /^react$/, replacement: join(REACT_18, "react/index.js") },
+            { find: /^react\/(.*)$/, replacement: join(REACT_18, "react/$1") },
+            { find: /^react-dom$/, replacement: join(REACT_18, "react-dom/index.js") },
+            { find: /^react-dom\/(.*)$/, replacement: join(REACT_18, "react-dom/$1") },
+          ],
         },
       },
       // The suites that touch Redis again, on a private 3-master Redis Cluster

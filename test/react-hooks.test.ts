@@ -6,7 +6,8 @@
 // process: in a DOM environment vitest transforms modules for the web, which the server's own
 // modules are not written for.
 import { randomUUID } from "node:crypto";
-import { createElement, type ReactNode } from "react";
+import { createElement, version as reactVersion, type ReactNode } from "react";
+import { version as reactDomVersion } from "react-dom";
 import { act, cleanup, renderHook } from "@testing-library/react";
 import sharp from "sharp";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -63,6 +64,12 @@ function chatAs(user: string): { client: ChatClient; wrapper: (props: { children
 }
 
 describe("@marketchat/react", () => {
+  // Run twice: on the root's React 19 (project postgres) and on React 18 (project react18).
+  it("runs on the React version its project names, react and react-dom alike", () => {
+    const major = process.env.EXPECT_REACT_MAJOR ?? "19";
+    expect([reactVersion.split(".")[0], reactDomVersion.split(".")[0]]).toEqual([major, major]);
+  });
+
   it("keeps conversations, messages, unread counts, seen marks, typing and presence current", async () => {
     const c = await makeConversation(`react-${randomUUID().slice(0, 8)}`);
     const buyer = chatAs(c.buyer);
