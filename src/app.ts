@@ -8,7 +8,7 @@ import type { Config } from "./config/config.js";
 import { ConfigError } from "./config/config.js";
 import { errorKey, RepeatedLog } from "./errors/repeated-log.js";
 import { isUnavailableError } from "./errors/unavailable-errors.js";
-import { createTokenVerifier, type TokenVerifier } from "./auth/token-verifier.js";
+import { createJwksVerifier, createTokenVerifier, type TokenVerifier } from "./auth/token-verifier.js";
 import { createDatabase, type Database } from "./db/database.js";
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from "./db/embedded-postgres.js";
 import { ConversationRepository } from "./db/conversation-repository.js";
@@ -190,7 +190,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   // ---- Rules --------------------------------------------------------------------------------
   // One signer: the presenter signs attachment URLs with it, the download route verifies them.
-  const signer = createUrlSigner(config.JWT_SECRET ?? config.JWT_PUBLIC_KEY!, ATTACHMENT_URL_TTL_SECONDS, {
+  const signer = createUrlSigner(config.URL_SIGNING_SECRET ?? config.JWT_SECRET ?? config.JWT_PUBLIC_KEY!, ATTACHMENT_URL_TTL_SECONDS, {
     stepSeconds: ATTACHMENT_URL_STEP_SECONDS,
   });
   const presenter = new Presenter(signer);
@@ -506,6 +506,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 }
 
 function buildVerifier(config: Config): TokenVerifier {
+  if (config.JWT_JWKS_URL) return createJwksVerifier({ ...config, JWT_JWKS_URL: config.JWT_JWKS_URL });
   try {
     return createTokenVerifier(config);
   } catch (err) {

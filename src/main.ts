@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   }
   // Embedded mode without a key (config.ts allows it only outside production): a development
   // secret kept in DATA_DIR, and demo tokens once the node listens.
-  const devSecret = !config.JWT_SECRET && !config.JWT_PUBLIC_KEY ? await loadOrCreateDevSecret(config.DATA_DIR) : null;
+  const devSecret = !config.JWT_SECRET && !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL ? await loadOrCreateDevSecret(config.DATA_DIR) : null;
   if (devSecret) config = Object.freeze({ ...config, JWT_SECRET: devSecret.secret });
   // Apply pending migrations before serving (PostgreSQL mode; embedded mode migrates its own
   // database as it opens it). Safe with several nodes starting at once: the migration runner takes

@@ -3,8 +3,10 @@
 // the key's type), so `alg: none` and HS256-signed-with-the-public-key tokens are refused.
 import { createPublicKey, createSecretKey, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
+import { createRemoteJWKSet, jwtVerify } from "jose";
 import type { Config } from "../config/config.js";
 import { AppError } from "../errors/errors.js";
+import { isUnavailableError } from "../errors/unavailable-errors.js";
 import { SUPPORT_USER_ID } from "../contract/shapes.js";
 
 export type Role = "user" | "admin" | "service";
@@ -36,9 +38,11 @@ export function isWellFormed(s: string): boolean {
 const MAX_TOKEN_LENGTH = 8192;
 const ROLES: readonly Role[] = ["user", "admin", "service"];
 
-export type TokenVerifier = (token: string | undefined | null) => Principal;
+/** Synchronous for a configured key (the hot path of connection storms); a JWKS may need a fetch. */
+export type TokenVerifier = (token: string | undefined | null) => Principal | Promise<Principal>;
+export type SyncTokenVerifier = (token: string | undefined | null) => Principal;
 
-export function createTokenVerifier(config: Config): TokenVerifier {
+export function createTokenVerifier(config: Config): SyncTokenVerifier {
   const { key, algorithm } = pickKey(config);
   const options: jwt.VerifyOptions = {
     algorithms: [algorithm],
@@ -47,9 +51,7 @@ export function createTokenVerifier(config: Config): TokenVerifier {
   };
 
   return (token) => {
-    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-      throw new AppError("unauthorized");
-    }
+    checkShape(token);
     let claims: jwt.JwtPayload | string;
     try {
       claims = jwt.verify(token, key, options);
@@ -57,20 +59,70 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       // The reason (expired, bad signature, wrong audience…) is not told to the caller.
       throw new AppError("unauthorized");
     }
-    if (typeof claims === "string" || typeof claims.exp !== "number") throw new AppError("unauthorized");
-    const { sub, name, role = "user" } = claims as jwt.JwtPayload & { name?: unknown; role?: unknown };
-    // "support" is the team of support conversations, never a person who signs in.
-    if (typeof sub !== "string" || !isExternalId(sub) || sub === SUPPORT_USER_ID) {
+    if (typeof claims === "string") throw new AppError("unauthorized");
+    return principalOf(claims);
+  };
+}
+
+/**
+ * JWT_JWKS_URL: the signing keys are the identity provider's JSON Web Key Set, chosen by the
+ * token's `kid`, so keys rotate without a restart. The set is cached (jose's createRemoteJWKSet);
+ * a token with a `kid` not in the cache makes it fetch the set again (at most once per
+ * JWKS_COOLDOWN_MS), which is how a new key is picked up. RS256 and ES256 only.
+ */
+export function createJwksVerifier(config: Config & { JWT_JWKS_URL: string }): TokenVerifier {
+  const keys = createRemoteJWKSet(new URL(config.JWT_JWKS_URL), {
+    cooldownDuration: JWKS_COOLDOWN_MS,
+    cacheMaxAge: JWKS_MAX_AGE_MS,
+    timeoutDuration: JWKS_TIMEOUT_MS,
+  });
+  const options = {
+    algorithms: ["RS256", "ES256"],
+    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+  };
+  return async (token) => {
+    checkShape(token);
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, keys, options));
+    } catch (err) {
+      // The key set could not be fetched: the token may well be good, so retry later (503).
+      const code = (err as { code?: unknown }).code;
+      if (code === "ERR_JWKS_TIMEOUT" || isUnavailableError(err)) {
+        throw new AppError("unavailable", "The signing keys could not be fetched; retry shortly", 2_000);
+      }
       throw new AppError("unauthorized");
     }
-    // The display name is stored as the user's name: same reasons as for `sub`.
-    if (typeof name === "string" && (name.includes("\u0000") || !isWellFormed(name))) throw new AppError("unauthorized");
-    if (typeof role !== "string" || !ROLES.includes(role as Role)) throw new AppError("unauthorized");
-    return {
-      userId: sub,
-      name: typeof name === "string" && name.length > 0 ? name.slice(0, 200) : null,
-      role: role as Role,
-    };
+    return principalOf(payload);
+  };
+}
+
+const JWKS_COOLDOWN_MS = 5_000;
+const JWKS_MAX_AGE_MS = 10 * 60_000;
+const JWKS_TIMEOUT_MS = 5_000;
+
+function checkShape(token: string | undefined | null): asserts token is string {
+  if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+    throw new AppError("unauthorized");
+  }
+}
+
+/** The claims every token must carry, however it was signed. */
+function principalOf(claims: { exp?: unknown; sub?: unknown; name?: unknown; role?: unknown }): Principal {
+  if (typeof claims.exp !== "number") throw new AppError("unauthorized");
+  const { sub, name, role = "user" } = claims;
+  // "support" is the team of support conversations, never a person who signs in.
+  if (typeof sub !== "string" || !isExternalId(sub) || sub === SUPPORT_USER_ID) {
+    throw new AppError("unauthorized");
+  }
+  // The display name is stored as the user's name: same reasons as for `sub`.
+  if (typeof name === "string" && (name.includes("\u0000") || !isWellFormed(name))) throw new AppError("unauthorized");
+  if (typeof role !== "string" || !ROLES.includes(role as Role)) throw new AppError("unauthorized");
+  return {
+    userId: sub,
+    name: typeof name === "string" && name.length > 0 ? name.slice(0, 200) : null,
+    role: role as Role,
   };
 }
 

@@ -56,6 +56,10 @@ const schema = z.object({
     (v) => v === undefined || v.includes("-----BEGIN"),
     "must be a PEM public key",
   ),
+  // Signing keys from the identity provider's JWKS, by `kid` (README, "Identity"): rotation without a restart.
+  JWT_JWKS_URL: url(["https", "http"]),
+  // The HMAC key of attachment URL signatures; defaults to JWT_SECRET. Required with JWT_JWKS_URL.
+  URL_SIGNING_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
   CORS_ORIGINS: optionalString.transform((v) =>
@@ -197,11 +201,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Embedded mode (no DATABASE_URL) outside production may start without a key: main.ts then
   // keeps a development secret under DATA_DIR (src/dev/dev-secret.ts), so `npm start` just works.
   const devSecretAllowed = !c.DATABASE_URL && c.NODE_ENV !== "production";
-  if (!c.JWT_SECRET && !c.JWT_PUBLIC_KEY && !devSecretAllowed) {
-    throw new ConfigError("JWT_SECRET", "is required (or JWT_PUBLIC_KEY for RS256/ES256)");
+  if (!c.JWT_SECRET && !c.JWT_PUBLIC_KEY && !c.JWT_JWKS_URL && !devSecretAllowed) {
+    throw new ConfigError("JWT_SECRET", "is required (or JWT_PUBLIC_KEY or JWT_JWKS_URL for RS256/ES256)");
   }
   if (c.JWT_SECRET && c.JWT_PUBLIC_KEY) {
     throw new ConfigError("JWT_PUBLIC_KEY", "must not be set together with JWT_SECRET: choose one");
+  }
+  if (c.JWT_JWKS_URL && (c.JWT_SECRET || c.JWT_PUBLIC_KEY)) {
+    throw new ConfigError("JWT_JWKS_URL", "must not be set together with JWT_SECRET or JWT_PUBLIC_KEY: choose one");
+  }
+  if (c.JWT_JWKS_URL && !c.URL_SIGNING_SECRET) {
+    throw new ConfigError("URL_SIGNING_SECRET", "is required with JWT_JWKS_URL (the key of attachment URL signatures, shared by every node)");
   }
   // Without DATABASE_URL the node runs on an embedded database (PGlite under DATA_DIR): one node only.
   if (c.NODE_ENV === "production" && !c.DATABASE_URL) {

@@ -18,7 +18,7 @@ export function makeGuards(verify: TokenVerifier, users: UserService) {
   const guard =
     (roles: readonly Role[]): Guard =>
     async (request) => {
-      const principal = verify(bearerToken(request.headers.authorization));
+      const principal = await verify(bearerToken(request.headers.authorization));
       if (!roles.includes(principal.role)) {
         throw forbidden(principal.role === "service" ? "Service tokens may only call internal endpoints" : undefined);
       }

@@ -42,7 +42,7 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     const address = options.limits?.clientAddress(socket.handshake) ?? socket.handshake.address;
     try {
       options.limits?.checkHandshake(address);
-      const principal = options.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token as string);
+      const principal = await options.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token as string);
       if (principal.role === "service") throw forbidden("Service tokens cannot open sockets");
       await options.users.admit(principal);
       options.limits?.admit(socket, principal.userId, address);
