@@ -3,7 +3,7 @@
 // Does a node receive only what its sockets need? For each node count, starts that many nodes on a
 // fresh database and Redis prefix, connects every pair's buyer and seller to the first nodes only
 // (the last node has no sockets at all), offers a fixed message rate, and reads per node:
-//   - event copies received from Redis (chat_bus_messages_received_total) ÷ message:new the node
+//   - event copies received from Redis (marketchat_bus_messages_received_total) ÷ message:new the node
 //     delivered to its sockets (counted by the load generator per node): ≈ 1 when each node hears
 //     only its sockets' users, ≈ the node count when every node hears everything;
 //   - CPU of the node without sockets as a share of the busiest node's;
@@ -109,11 +109,11 @@ async function runWith(nodeCount: number): Promise<RunFigures> {
     await loadgen.call("connect", { system: "service", urls, pairs, content: MESSAGE_TEXT, placement });
     await runStep([loadgen], sut, { label: "warm-up", rate: 0, durationMs: 0, drainMaxMs: 10_000 }, true);
 
-    const receivedBefore = await Promise.all(urls.map((u) => metric(u, "chat_bus_messages_received_total")));
+    const receivedBefore = await Promise.all(urls.map((u) => metric(u, "marketchat_bus_messages_received_total")));
     const cpuBefore = nodes.map((n) => cpuSeconds(n.child.pid!) ?? 0);
     const step = await loadgen.call<StepResult>("step", { label: `${rate}/s`, rate, durationMs, drainMaxMs: 8_000 });
     const cpuAfter = nodes.map((n) => cpuSeconds(n.child.pid!) ?? 0);
-    const receivedAfter = await Promise.all(urls.map((u) => metric(u, "chat_bus_messages_received_total")));
+    const receivedAfter = await Promise.all(urls.map((u) => metric(u, "marketchat_bus_messages_received_total")));
 
     const perNode: NodeFigures[] = nodes.map((_, i) => {
       const received = receivedAfter[i]! - receivedBefore[i]!;

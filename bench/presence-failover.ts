@@ -78,16 +78,16 @@ async function main() {
     });
     while (online.size < users) await new Promise((r) => setTimeout(r, 50));
     // Let the contact lists be cached as in a running system, then measure the release alone.
-    const sqlBefore = await metric(a!, "db_statements_total");
-    const redisBefore = await metric(a!, "redis_commands_total");
+    const sqlBefore = await metric(a!, "marketchat_db_statements_total");
+    const redisBefore = await metric(a!, "marketchat_redis_commands_total");
     const killedAt = Date.now();
     await doomed!.kill();
     while (offlineAt.size < users) await new Promise((r) => setTimeout(r, 50));
     const times = buyers.map((b) => offlineAt.get(b)! - killedAt).sort((x, y) => x - y);
     // The last-seen batch is written within a second of the release.
     await new Promise((r) => setTimeout(r, 1500));
-    const sql = (await metric(a!, "db_statements_total")) - sqlBefore;
-    const redis = (await metric(a!, "redis_commands_total")) - redisBefore;
+    const sql = (await metric(a!, "marketchat_db_statements_total")) - sqlBefore;
+    const redis = (await metric(a!, "marketchat_redis_commands_total")) - redisBefore;
     const elapsedS = (Date.now() - killedAt) / 1000;
 
     const one = "bench-buyer-0";

@@ -172,7 +172,7 @@ async function main(): Promise<number> {
         settleMs: p.connections.settleMs,
         workers: Math.max(2, opts.nodes),
         concurrency: 100,
-        serverSockets: () => metricSum(service.urls, "chat_sockets_connected"),
+        serverSockets: () => metricSum(service.urls, "marketchat_sockets_connected"),
         heapBytes: async () =>
           (await metricSum(service.urls, "nodejs_heap_size_used_bytes")) + (await metricSum(service.urls, "nodejs_external_memory_bytes")),
         collectGarbage: async () => {

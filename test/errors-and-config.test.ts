@@ -143,8 +143,8 @@ describe("errors in the contract's shape", () => {
     const metrics = await app.inject({ method: "GET", url: "/metrics" });
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain("process_resident_memory_bytes");
-    expect(metrics.body).toContain("http_request_duration_seconds_bucket");
-    expect(metrics.body).toContain("db_statements_total");
+    expect(metrics.body).toContain("marketchat_http_request_duration_seconds_bucket");
+    expect(metrics.body).toContain("marketchat_db_statements_total");
   });
 });
 
@@ -157,7 +157,7 @@ describe("metrics behind METRICS_TOKEN", () => {
     expect((await app.inject({ method: "GET", url: "/metrics", headers: auth("wrong") })).statusCode).toBe(401);
     const ok = await app.inject({ method: "GET", url: "/metrics", headers: auth("scrape-me-please") });
     expect(ok.statusCode).toBe(200);
-    expect(ok.body).toContain("chat_sockets_connected");
+    expect(ok.body).toContain("marketchat_sockets_connected");
     expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
     await expect.poll(async () => (await app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
   });

@@ -263,9 +263,9 @@ describe("images", () => {
     expect((await uploadFiles(u.jwt, [{ name: "m.jpg", data: await noisy(40, 30).jpeg().toBuffer() }])).statusCode).toBe(201);
     const res = await app.inject({ method: "GET", url: "/metrics" });
     expect(res.statusCode).toBe(200);
-    expect(res.body).toMatch(/^chat_uploads_total\{kind="image"[^}]*\} [1-9]\d*$/m);
-    expect(res.body).toMatch(/^chat_upload_stored_bytes_total\{[^}]*\} [1-9]\d*$/m);
-    expect(res.body).toMatch(/^chat_image_jobs\{state="waiting"[^}]*\} 0$/m);
+    expect(res.body).toMatch(/^marketchat_uploads_total\{kind="image"[^}]*\} [1-9]\d*$/m);
+    expect(res.body).toMatch(/^marketchat_upload_stored_bytes_total\{[^}]*\} [1-9]\d*$/m);
+    expect(res.body).toMatch(/^marketchat_image_jobs\{state="waiting"[^}]*\} 0$/m);
   });
 });
 

@@ -54,7 +54,7 @@ export async function runConnections(opts: {
   collectGarbage?: () => Promise<void>;
   /** JS heap used + external memory summed over the servers (the service's /metrics), when known. */
   heapBytes?: () => Promise<number>;
-  /** Counts the sockets the servers hold (the service's chat_sockets_connected), when known. */
+  /** Counts the sockets the servers hold (the service's marketchat_sockets_connected), when known. */
   serverSockets?: () => Promise<number>;
   log: (line: string) => void;
 }): Promise<ConnectionsResult> {

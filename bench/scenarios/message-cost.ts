@@ -103,13 +103,13 @@ export async function measureMessageCost(opts: {
   }
 }
 
-/** db_statements_total summed over the service's nodes (their /metrics). */
+/** marketchat_db_statements_total summed over the service's nodes (their /metrics). */
 export async function serviceStatements(urls: string[]): Promise<number> {
   let total = 0;
   for (const url of urls) {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const match = /^db_statements_total(?:\{[^}]*\})? (\d+(?:\.\d+)?)/m.exec(text);
-    if (!match) throw new Error(`${url}/metrics has no db_statements_total`);
+    const match = /^marketchat_db_statements_total(?:\{[^}]*\})? (\d+(?:\.\d+)?)/m.exec(text);
+    if (!match) throw new Error(`${url}/metrics has no marketchat_db_statements_total`);
     total += Number(match[1]);
   }
   return total;

@@ -19,7 +19,7 @@ export function createMetrics(
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
   new Counter({
-    name: "db_statements_total",
+    name: "marketchat_db_statements_total",
     help: "SQL statements this node sent to PostgreSQL (hot-path budgets are measured with it)",
     registers: [registry],
     collect() {
@@ -28,7 +28,7 @@ export function createMetrics(
     },
   });
   new Counter({
-    name: "redis_commands_total",
+    name: "marketchat_redis_commands_total",
     help: "Redis commands this node sent, by connection and command",
     labelNames: ["connection", "command"],
     registers: [registry],
@@ -40,7 +40,7 @@ export function createMetrics(
     },
   });
   new Counter({
-    name: "chat_bus_messages_received_total",
+    name: "marketchat_bus_messages_received_total",
     help: "Event copies this node received from Redis (per-user channels and the every-node channel)",
     registers: [registry],
     collect() {
@@ -50,14 +50,14 @@ export function createMetrics(
   });
   return {
     registry,
-    sockets: new Gauge({ name: "chat_sockets_connected", help: "Socket.IO connections on this node", registers: [registry] }),
-    messagesSent: new Counter({ name: "chat_messages_sent_total", help: "Messages stored by this node", registers: [registry] }),
+    sockets: new Gauge({ name: "marketchat_sockets_connected", help: "Socket.IO connections on this node", registers: [registry] }),
+    messagesSent: new Counter({ name: "marketchat_messages_sent_total", help: "Messages stored by this node", registers: [registry] }),
   };
 }
 
 export function instrumentHttp(app: FastifyInstance, registry: Registry): void {
   const histogram = new Histogram({
-    name: "http_request_duration_seconds",
+    name: "marketchat_http_request_duration_seconds",
     help: "HTTP request latency",
     labelNames: ["method", "route", "status_code"],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],

@@ -22,7 +22,7 @@ export interface HttpRateLimitOptions {
   /** Per client address, on requests without an Authorization header. Null: none. */
   anonymous: RateLimit | null;
   routes: RouteRateLimit[];
-  /** Requests refused, by rule (rate_limited_total). */
+  /** Requests refused, by rule (marketchat_rate_limited_total). */
   counter: Counter<"rule">;
 }
 
@@ -31,7 +31,7 @@ const EXEMPT_URLS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 export function rateLimitCounter(registry: Registry): Counter<"rule"> {
   return new Counter({
-    name: "rate_limited_total",
+    name: "marketchat_rate_limited_total",
     help: "Requests and socket events refused by a rate limit, by rule",
     labelNames: ["rule"],
     registers: [registry],

@@ -11,16 +11,16 @@ export interface UploadMetrics {
 }
 
 export function createUploadMetrics(registry: Registry, images: ImageProcessor): UploadMetrics {
-  const files = new Counter({ name: "chat_uploads_total", help: "Files stored by uploads, by kind", labelNames: ["kind"], registers: [registry] });
-  const received = new Counter({ name: "chat_upload_received_bytes_total", help: "Bytes of uploaded files as sent", registers: [registry] });
+  const files = new Counter({ name: "marketchat_uploads_total", help: "Files stored by uploads, by kind", labelNames: ["kind"], registers: [registry] });
+  const received = new Counter({ name: "marketchat_upload_received_bytes_total", help: "Bytes of uploaded files as sent", registers: [registry] });
   const stored = new Counter({
-    name: "chat_upload_stored_bytes_total",
+    name: "marketchat_upload_stored_bytes_total",
     help: "Bytes of uploaded files as stored (images re-encoded; thumbnails not counted)",
     registers: [registry],
   });
-  const swept = new Counter({ name: "chat_uploads_swept_total", help: "Uploads deleted because no message used them in time", registers: [registry] });
+  const swept = new Counter({ name: "marketchat_uploads_swept_total", help: "Uploads deleted because no message used them in time", registers: [registry] });
   new Gauge({
-    name: "chat_image_jobs",
+    name: "marketchat_image_jobs",
     help: "Images being decoded (active) and waiting for a slot (waiting)",
     labelNames: ["state"],
     registers: [registry],
