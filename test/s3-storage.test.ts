@@ -42,7 +42,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([a, b, ...extra].filter(Boolean).map((n) => n.stop()));
-  await s3?.close();
+  await s3?.close().catch(() => undefined);
   await env?.close();
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
@@ -175,5 +175,24 @@ describe("STORAGE=s3 configuration", () => {
     );
     expect(failed).toMatch(/exited with 1/);
     expect(failed).toMatch(/Invalid configuration: S3_BUCKET names a bucket that does not exist/);
+  });
+});
+
+describe("the object store away", () => {
+  it("uploads and downloads answer 503 unavailable (not internal), chat keeps working, nothing is left in staging", async () => {
+    const c = await conversation("down");
+    const [doc] = await upload(a, token(c.buyer), [{ name: "before.pdf", data: pdf(1000), type: "application/pdf" }]);
+    await s3.close();
+    const down = await get(b, doc!.url);
+    expect(down.status).toBe(503);
+    expect(((await down.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+    const form = new FormData();
+    form.append("file", new Blob([pdf(1000)], { type: "application/pdf" }), "during.pdf");
+    const refused = await fetch(`${a.url}/api/uploads`, { method: "POST", headers: { authorization: `Bearer ${token(c.buyer)}` }, body: form });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+    const sent = await httpJson(a, "POST", `/api/conversations/${c.id}/messages`, token(c.buyer), { clientId: randomUUID(), content: "still here" });
+    expect(sent.status).toBe(201);
+    for (const dir of dirs) expect(await readdir(join(dir, ".staging")).catch(() => [])).toEqual([]);
   });
 });
