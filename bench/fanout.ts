@@ -1,4 +1,4 @@
-// `npm run bench:fanout [-- --nodes 2,4] [--rate N] [--pairs N] [--duration-ms N]`
+// `npm run bench:fanout [-- --nodes 3,5] [--rate N] [--pairs N] [--duration-ms N]`
 //
 // Does a node receive only what its sockets need? For each node count, starts that many nodes on a
 // fresh database and Redis prefix, connects every pair's buyer and seller to the first nodes only
@@ -7,7 +7,8 @@
 //     delivered to its sockets (counted by the load generator per node): ≈ 1 when each node hears
 //     only its sockets' users, ≈ the node count when every node hears everything;
 //   - CPU of the node without sockets as a share of the busiest node's;
-//   - CPU per delivered message on the busy nodes, compared between node counts.
+//   - CPU per delivered message on the busy nodes, compared between node counts (from 3 nodes on,
+//     so that at every count buyers and sellers sit on different nodes and every message crosses).
 // Every delivery is checked (lost / duplicated / out of order) as in `npm run bench`. Figures are
 // printed and written to bench/results/fanout.json; the exit code is 1 only on a delivery fault.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -32,7 +33,7 @@ const { values: args } = parseArgs({
   args: process.argv.slice(2),
   strict: true,
   options: {
-    nodes: { type: "string", default: "2,4" },
+    nodes: { type: "string", default: "3,5" },
     rate: { type: "string", default: "400" },
     pairs: { type: "string", default: "64" },
     "duration-ms": { type: "string", default: "8000" },
@@ -43,7 +44,7 @@ const rate = Number(args.rate);
 const pairCount = Number(args.pairs);
 const durationMs = Number(args["duration-ms"]);
 if (nodeCounts.some((n) => !Number.isInteger(n) || n < 2 || n > 8) || !(rate > 0) || !(pairCount > 0) || !(durationMs >= 1000)) {
-  process.stderr.write("usage: npm run bench:fanout -- [--nodes 2,4 (each 2-8)] [--rate msg/s] [--pairs N] [--duration-ms ≥1000]\n");
+  process.stderr.write("usage: npm run bench:fanout -- [--nodes 3,5 (each 2-8)] [--rate msg/s] [--pairs N] [--duration-ms ≥1000]\n");
   process.exit(2);
 }
 
