@@ -1,9 +1,11 @@
 // buildApp(config): the whole service as a Fastify instance with Socket.IO attached. It never
 // listens (main.ts does), so tests drive HTTP through inject() and sockets on an ephemeral port.
 // This is the composition root: it builds the stores (cluster/, db/, media/), the rules (chat/) on
-// top of them, then the transports (http/, realtime/), and stops them in reverse order.
+// top of them, then the transports (http/, realtime/), and stops them in reverse order. Its larger
+// parts live in composition/: the Fastify options, the send moderator, the realtime side and the
+// background work.
 import { readFileSync } from "node:fs";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Config } from "./config/config.js";
 import { ConfigError } from "./config/config.js";
 import { errorKey, RepeatedLog } from "./errors/repeated-log.js";
@@ -16,7 +18,6 @@ import { MessageRepository } from "./db/message-repository.js";
 import { ParticipantRepository } from "./db/participant-repository.js";
 import { UserRepository } from "./db/user-repository.js";
 import { ListingRepository } from "./db/listing-repository.js";
-import { PresenceRepository } from "./db/presence-repository.js";
 import { AttachmentRepository } from "./db/attachment-repository.js";
 import { BlockRepository } from "./db/block-repository.js";
 import { ReportRepository } from "./db/report-repository.js";
@@ -26,17 +27,12 @@ import { SearchRepository } from "./db/search-repository.js";
 import { ModerationFlagRepository } from "./db/moderation-flag-repository.js";
 import { ReactionRepository } from "./db/reaction-repository.js";
 import { ReactionService } from "./chat/reaction-service.js";
-import { SUPPORT_USER_ID } from "./contract/shapes.js";
 import { supportRoutes } from "./http/routes/support-routes.js";
-import { SendModerator } from "./chat/send-moderation.js";
-import { ModerationHook } from "./webhooks/moderation-hook.js";
 import { WebhookOutbox } from "./db/webhook-outbox.js";
-import { WebhookRepository } from "./db/webhook-repository.js";
 import { ConversationService } from "./chat/conversation-service.js";
 import { MessageService } from "./chat/message-service.js";
 import { MarketplaceService } from "./chat/marketplace-service.js";
 import { UserService } from "./chat/user-service.js";
-import { PresenceService } from "./chat/presence-service.js";
 import { TypingService } from "./chat/typing-service.js";
 import { AttachmentService } from "./chat/attachment-service.js";
 import { ModerationService } from "./chat/moderation-service.js";
@@ -55,18 +51,12 @@ import { createUrlSigner } from "./media/url-signer.js";
 import { ContentSniffer } from "./media/content-sniffer.js";
 import { ImageProcessor } from "./media/image-processor.js";
 import { createStorageBackend, StorageSetupError } from "./media/storage-backend.js";
-import { startOrphanSweeper } from "./media/orphan-sweeper.js";
 import { createUploadMetrics } from "./media/upload-metrics.js";
 import { MediaPipeline } from "./media/upload-batch.js";
-import { WebhookWorker } from "./webhooks/webhook-worker.js";
-import { ListingChangeWorker } from "./chat/listing-change-worker.js";
-import { ListingChangeRepository } from "./db/listing-change-repository.js";
-import { ResponseTimeRepository } from "./db/response-time-repository.js";
 import { registerErrorHandling, registerJsonParser } from "./http/error-handler.js";
 import { registerCors } from "./http/cors.js";
 import { registerApiDocs } from "./http/docs/api-docs.js";
-import { clientErrorHandler } from "./http/client-errors.js";
-import { registerRequestIds, requestIdOf } from "./http/request-id.js";
+import { registerRequestIds } from "./http/request-id.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
 import { makeGuards } from "./http/authenticate.js";
 import { createMetrics, instrumentHttp, type Metrics } from "./http/metrics.js";
@@ -84,19 +74,14 @@ import { FlagService } from "./chat/flag-service.js";
 import { searchRoutes } from "./http/routes/search-routes.js";
 import { opsRoutes, type ReadinessCheck } from "./http/routes/ops-routes.js";
 import { demoRoutes } from "./http/routes/demo-routes.js";
-import { createSocketServer } from "./realtime/socket-server.js";
-import { ConnectionLimits } from "./realtime/connection-limits.js";
-import { deliver, type ChatServer } from "./realtime/delivery.js";
-import { TypingRelay } from "./realtime/typing-relay.js";
-import { conversationHandlers } from "./realtime/handlers/conversation-handlers.js";
-import { messageHandlers } from "./realtime/handlers/message-handlers.js";
-import { presenceHandlers } from "./realtime/handlers/presence-handlers.js";
-import { SocketChannels } from "./realtime/socket-channels.js";
-import { typingHandlers } from "./realtime/handlers/typing-handlers.js";
+import { startBackgroundWork } from "./composition/background.js";
+import { fastifyOptions } from "./composition/fastify-options.js";
+import { buildSendModerator } from "./composition/send-moderator.js";
+import { attachRealtime } from "./composition/realtime.js";
+import type { ChatServer } from "./realtime/delivery.js";
 
 // dist/app.js and src/app.ts both sit one level below the package root.
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
-const SOCKET_MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 const ATTACHMENT_URL_TTL_SECONDS = 15 * 60;
 // Signed URLs stay the same for 5 minutes, so browsers can cache attachments by URL.
 const ATTACHMENT_URL_STEP_SECONDS = 5 * 60;
@@ -120,36 +105,7 @@ declare module "fastify" {
 }
 
 export async function buildApp(config: Config): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: {
-      level: config.LOG_LEVEL,
-      base: { node: config.NODE_ID },
-      // Query strings can hold search text and URL signatures: log paths only.
-      serializers: {
-        req: (req: { method: string; url: string; id: string }) => ({ method: req.method, url: req.url.split("?")[0], id: req.id }),
-      },
-    },
-    bodyLimit: config.BODY_LIMIT_BYTES,
-    // X-Request-Id (http/request-id.ts): validated here, not taken as sent.
-    requestIdHeader: false,
-    genReqId: requestIdOf,
-    // Node's parser errors (431, 400, 408) in the contract's error shape.
-    clientErrorHandler,
-    // A request (headers and body) must arrive within this time: a client that drips its body
-    // byte by byte is cut off (README, "Connection limits").
-    requestTimeout: config.REQUEST_TIMEOUT_MS,
-    trustProxy: config.TRUST_PROXY,
-    return503OnClosing: true,
-    forceCloseConnections: "idle",
-    // Path ids are up to 128 characters (user ids in /api/blocks/:userId, /api/admin/users/:id,
-    // /api/internal/users/:id), percent-encoded up to 3 bytes each; Fastify's default is 100.
-    routerOptions: { maxParamLength: 512 },
-    // A malformed percent-encoding or an over-long path segment names nothing that exists:
-    // not_found in the contract's shape, not Fastify's own 400/414 body.
-    frameworkErrors: (_err, _request, reply) => {
-      void (reply as FastifyReply).status(404).send({ error: { code: "not_found", message: "Not found" } });
-    },
-  });
+  const app = Fastify(fastifyOptions(config));
   const log = app.log;
   // Background failures and lost database connections repeat while a store is away: once per
   // interval with a count (errors/repeated-log.ts), and an outage without a stack.
@@ -205,32 +161,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const marketplace = new MarketplaceService(new UserRepository(db.pool), new ListingRepository(db.pool), () => wakeListingChanges());
   const rateLimitedTotal = rateLimitCounter(metrics.registry);
   const flags = new ModerationFlagRepository(db.pool);
-  const moderator = new SendModerator({
-    policy: config.CONTACT_INFO_POLICY,
-    allowedDomains: config.CONTACT_INFO_ALLOWED_DOMAINS,
-    ...(config.MODERATION_URL
-      ? {
-          hook: new ModerationHook({
-            url: config.MODERATION_URL,
-            secret: (config.MODERATION_SECRET ?? config.WEBHOOK_SECRET)!,
-            timeoutMs: config.MODERATION_TIMEOUT_MS,
-            failClosed: config.MODERATION_FAIL === "closed",
-            onFailure: (err) => log.warn({ err: err.message }, `moderation hook failed (MODERATION_FAIL=${config.MODERATION_FAIL})`),
-          }),
-        }
-      : {}),
-    ...(config.SPAM_DUPLICATE_LIMIT !== null
-      ? {
-          spam: {
-            counter: cluster.duplicates,
-            limit: config.SPAM_DUPLICATE_LIMIT,
-            windowMs: config.SPAM_DUPLICATE_WINDOW_MS,
-            minChars: config.SPAM_MIN_CHARS,
-          },
-        }
-      : {}),
+  const moderator = buildSendModerator(config, {
+    duplicates: cluster.duplicates,
     flags,
     onSpamRefused: () => rateLimitedTotal.inc({ rule: "spam" }),
+    onHookFailure: (err) => log.warn({ err: err.message }, `moderation hook failed (MODERATION_FAIL=${config.MODERATION_FAIL})`),
     onBackgroundError: logFailure,
   });
   // One repository for messages and offers: its local mutex orders this node's sends per conversation.
@@ -315,48 +250,22 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const search = new SearchService({ repository: new SearchRepository(db.pool), presenter, canSee });
 
   // ---- Realtime -----------------------------------------------------------------------------
-  // An admin's sockets also receive the support team's events: every admin acts as the team.
-  const channels = new SocketChannels(bus, (p) => (p.role === "admin" ? [p.userId, SUPPORT_USER_ID] : [p.userId]));
-  const io = createSocketServer(app.server, {
-    corsOrigins: config.CORS_ORIGINS,
-    maxPayloadBytes: SOCKET_MAX_PAYLOAD_BYTES,
-    channels,
+  const { io, presence, typingRelay } = attachRealtime(app.server, {
+    config,
+    db,
+    log,
+    bus,
+    presenceStore: cluster.presenceStore,
+    publish,
     verify,
     users,
-    limits: new ConnectionLimits({
-      handshakesPerIp: config.SOCKET_HANDSHAKES_PER_IP,
-      socketsPerUser: config.SOCKETS_PER_USER,
-      socketsPerIp: config.SOCKETS_PER_IP,
-      eventsPerSocket: config.SOCKET_EVENTS_PER_SOCKET,
-      trustProxy: config.TRUST_PROXY,
-      onRefused: (rule) => rateLimitedTotal.inc({ rule: `socket_${rule}` }),
-    }),
-    log,
-  });
-  const presence = new PresenceService({
-    store: cluster.presenceStore,
-    repository: new PresenceRepository(db.pool),
-    graceMs: config.PRESENCE_GRACE_MS,
-    announce: (change) =>
-      void publish({ type: "presence.changed", ...change }).catch((err) => logFailure(err, "publish presence.changed")),
+    conversations,
+    messages,
+    reactions,
+    typing,
+    metrics,
+    onRefused: (rule) => rateLimitedTotal.inc({ rule }),
     onBackgroundError: logFailure,
-    onSweepHealth: (ok, err) => (ok ? log.info("presence sweep recovered") : log.error({ err }, "presence sweep failing")),
-  });
-  const typingRelay = new TypingRelay(io, config.TYPING_TIMEOUT_MS);
-  io.on("connection", (socket) => {
-    metrics.sockets.inc();
-    socket.on("disconnect", () => metrics.sockets.dec());
-    conversationHandlers(socket, { conversations, log });
-    presenceHandlers(socket, { presence });
-    typingHandlers(socket, { typing, timeoutMs: config.TYPING_TIMEOUT_MS, log });
-    messageHandlers(socket, { messages, reactions, log });
-  });
-  bus.subscribe((event, target) => {
-    presence.onChatEvent(event);
-    typingRelay.onEvent(event, target);
-    deliver(io, channels, event, target, (userId) => users.forget(userId));
-    // user.banned is handled by deliver() (it also disconnects); an unban only drops the cache.
-    if (event.type === "user.unbanned") users.forget(event.userId);
   });
 
   app.decorate("chat", { config, db, redis, bus, io, metrics, conversations, messages, users });
@@ -412,71 +321,22 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   // ---- Background work ----------------------------------------------------------------------
   presence.start();
-  // Every node sends the webhook outbox, only when someone receives it.
-  const webhookWorker = config.WEBHOOK_URL
-    ? new WebhookWorker(
-        {
-          url: config.WEBHOOK_URL,
-          secret: config.WEBHOOK_SECRET!,
-          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-          maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
-          retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
-          retryMaxMs: config.WEBHOOK_RETRY_MAX_MS,
-          pollIntervalMs: config.WEBHOOK_POLL_INTERVAL_MS,
-          batchSize: config.WEBHOOK_BATCH_SIZE,
-          retentionMs: config.WEBHOOK_RETENTION_MS,
-        },
-        {
-          repository: new WebhookRepository(db.pool),
-          conversations: conversationRepo,
-          presenter,
-          presence: (userIds) => cluster.presenceStore.status(userIds),
-          log,
-        },
-      )
-    : null;
-  webhookWorker?.start();
-  // Every node writes listing changes into conversations and resumes those a dead node left.
-  const listingChanges = new ListingChangeWorker(
-    {
-      batchSize: config.LISTING_CHANGE_BATCH_SIZE,
-      leaseMs: config.LISTING_CHANGE_LEASE_MS,
-      pollIntervalMs: config.LISTING_CHANGE_POLL_INTERVAL_MS,
-      batchPauseMs: config.LISTING_CHANGE_BATCH_PAUSE_MS,
-    },
-    {
-      repository: new ListingChangeRepository(db.background),
-      acquireLocal: (conversationId) => messageRepo.acquireLocal(conversationId),
-      presenter,
-      publish,
-      onError: logFailure,
-      onStored: (count) => metrics.messagesSent.inc(count),
-    },
-  );
-  wakeListingChanges = () => listingChanges.wake();
-  listingChanges.start();
-  const responseTimeRepo = new ResponseTimeRepository(db.background);
-  const responseSampleSweeper = startOrphanSweeper({
-    intervalMs: config.RESPONSE_SAMPLE_SWEEP_INTERVAL_MS,
-    sweep: () => responseTimeRepo.sweep(),
-    onError: (err) => log.error({ err }, "response sample sweep failed"),
+  const background = startBackgroundWork({
+    config,
+    db,
+    log,
+    presenter,
+    publish,
+    presenceStore: cluster.presenceStore,
+    conversations: conversationRepo,
+    messages: messageRepo,
+    attachments,
+    offers,
+    onError: logFailure,
+    onMessagesStored: (count) => metrics.messagesSent.inc(count),
+    onUploadsSwept: (count) => uploadMetrics.swept(count),
   });
-  const orphanSweeper = startOrphanSweeper({
-    intervalMs: config.UPLOAD_SWEEP_INTERVAL_MS,
-    sweep: () => attachments.sweepOrphans(),
-    onSwept: (count) => {
-      uploadMetrics.swept(count);
-      log.info({ count }, "swept uploads never sent");
-    },
-    onError: (err) => log.error({ err }, "upload sweep failed"),
-  });
-  // Every node sweeps for expired offers; SKIP LOCKED splits them, so each expires once.
-  const offerSweeper = startOrphanSweeper({
-    intervalMs: config.OFFER_SWEEP_INTERVAL_MS,
-    sweep: () => offers.sweepExpired(),
-    onSwept: (count) => log.info({ count }, "expired offers"),
-    onError: (err) => log.error({ err }, "offer expiry sweep failed"),
-  });
+  wakeListingChanges = () => background.wakeListingChanges();
 
   // ---- Shutdown -----------------------------------------------------------------------------
   // First the sockets (an open WebSocket would keep the HTTP server from closing); then Fastify
@@ -489,11 +349,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     await Promise.allSettled([...io._nsps.values()].map((nsp) => nsp.adapter.close()));
   });
   app.addHook("onClose", async () => {
-    await webhookWorker?.stop();
-    await orphanSweeper.stop();
-    await offerSweeper.stop();
-    await listingChanges.stop();
-    await responseSampleSweeper.stop();
+    await background.stop();
     typingRelay.close();
     await presence.close();
     await messages.drain();
