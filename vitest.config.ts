@@ -7,6 +7,8 @@ const REACT_18 = resolve(import.meta.dirname, "packages/react18-check/node_modul
 
 /** Where the redis-cluster project's global setup leaves its cluster's nodes for the test files. */
 const REDIS_CLUSTER_FILE = join(tmpdir(), `marketchat-redis-cluster-${process.pid}.txt`);
+/** Where the s3 project's global setup leaves its S3 endpoint for the test files. */
+const S3_FILE = join(tmpdir(), `marketchat-s3-${process.pid}.txt`);
 
 export default defineConfig({
   test: {
@@ -76,6 +78,17 @@ export default defineConfig({
           ],
           globalSetup: ["test/support/redis-cluster-setup.ts"],
           env: { TEST_REDIS_CLUSTER_FILE: REDIS_CLUSTER_FILE },
+        },
+      },
+      // The attachment and upload suites again with STORAGE=s3 (one suite, two backends): each
+      // file on a bucket of its own of one S3 protocol server (s3rver) for the run.
+      {
+        extends: true,
+        test: {
+          name: "s3",
+          include: ["test/attachments.test.ts", "test/uploads.test.ts"],
+          globalSetup: ["test/support/s3-global-setup.ts"],
+          env: { TEST_S3_FILE: S3_FILE },
         },
       },
     ],

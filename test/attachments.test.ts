@@ -2,7 +2,7 @@
 // the bytes (signature, uploader, participants; everyone else not_found), HTTP caching and
 // ranges, unsend deleting the bytes, and the sweep of uploads never sent.
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -15,6 +15,7 @@ import { auth, createTestEnv, makeConversation, pushUser, startApp, type TestEnv
 import { multipartBody, type FilePart } from "./support/multipart.js";
 import { TEST_SECRET, adminToken, token } from "./support/tokens.js";
 import { uniqueName } from "./support/env.js";
+import { storedObjectNames } from "./support/stored-objects.js";
 
 let env: TestEnv;
 let app: FastifyInstance;
@@ -67,10 +68,8 @@ const get = (url: string, headers: Record<string, string> = {}, target: FastifyI
 
 const plain = (url: string) => url.split("?")[0]!;
 
-async function storedObjects(): Promise<string[]> {
-  const entries = await readdir(uploadDir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && !join(e.parentPath, e.name).includes(".staging")).map((e) => e.name);
-}
+/** Stored objects (outside staging; in the s3 project, the bucket's). */
+const storedObjects = () => storedObjectNames(env.storage, uploadDir);
 
 describe("messages with attachments", () => {
   it("types messages by their attachments: image, file, mixed (and text + images is mixed)", async () => {
@@ -307,7 +306,7 @@ describe("uploads never sent", () => {
       });
       expect(sent.statusCode).toBe(201);
       await expect.poll(async () => (await get(orphan!.url, {}, sweeping)).statusCode, { timeout: 10_000 }).toBe(404);
-      const files = await readdir(dir, { recursive: true });
+      const files = await storedObjectNames(env.storage, dir);
       expect(files.some((f) => f.includes(orphan!.id))).toBe(false);
       expect(files.some((f) => f.includes(kept!.id))).toBe(true);
       expect((await get(kept!.url, {}, sweeping)).statusCode).toBe(200);

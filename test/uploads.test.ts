@@ -14,6 +14,7 @@ import { auth, createTestEnv, pushUser, startApp, type TestEnv } from "./support
 import { multipartBody, rawMultipart, type FilePart } from "./support/multipart.js";
 import { token } from "./support/tokens.js";
 import { uniqueName } from "./support/env.js";
+import { storedObjectNames, TEST_S3_ENDPOINT } from "./support/stored-objects.js";
 
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
 const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
@@ -67,11 +68,8 @@ async function stagingEntries(): Promise<string[]> {
   });
 }
 
-/** Stored objects (outside staging). */
-async function storedObjects(): Promise<string[]> {
-  const entries = await readdir(uploadDir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && !join(e.parentPath, e.name).includes(".staging")).map((e) => e.name);
-}
+/** Stored objects (outside staging; in the s3 project, the bucket's). */
+const storedObjects = () => storedObjectNames(env.storage, uploadDir);
 
 async function rowsOf(userId: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM attachments WHERE uploader_id = $1", [userId]);
@@ -311,7 +309,7 @@ describe("files", () => {
     expect(names[1]).not.toMatch(/[\u202E/\\]/);
     expect(names[1]).toMatch(/\.pdf$/);
     expect(names[2]).toBe("file.pdf");
-    const objects = await readdir(uploadDir, { recursive: true });
+    const objects = [...(await readdir(uploadDir, { recursive: true })), ...(await storedObjects())];
     expect(objects.every((p) => !p.includes(".."))).toBe(true);
   });
 
@@ -454,5 +452,18 @@ describe("bad input", () => {
     expect(none.json().error.code).toBe("unauthorized");
     const service = await upload(token("marketplace-backend", { role: "service" }), body);
     expect(service.statusCode).toBe(403);
+  });
+});
+
+describe("storage backend", () => {
+  it("stores where the run says: in the s3 project the bytes are in the bucket and none under UPLOAD_DIR", async () => {
+    const u = await newUser();
+    const res = await uploadFiles(u.jwt, [{ name: "where.pdf", data: pdf() }]);
+    expect(res.statusCode, res.body).toBe(201);
+    const id = res.json().attachments[0].id as string;
+    expect(await storedObjects()).toContain(`${id}.pdf`);
+    const entries = await readdir(uploadDir, { recursive: true });
+    expect(entries.some((e) => e.includes(id))).toBe(TEST_S3_ENDPOINT === undefined);
+    expect(env.storage?.STORAGE ?? "local").toBe(TEST_S3_ENDPOINT ? "s3" : "local");
   });
 });

@@ -10,6 +10,7 @@ import { rm } from "node:fs/promises";
 import { createTestDatabase } from "./database.js";
 import { createEmbeddedDataDir } from "./embedded-template.js";
 import { redisEnv, uniqueName } from "./env.js";
+import { createTestBucket, TEST_S3_ENDPOINT } from "./stored-objects.js";
 import { TEST_SECRET, serviceToken, token } from "./tokens.js";
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -29,6 +30,8 @@ export interface TestEnv {
   /** The test file's PostgreSQL database; "" in embedded mode (the app opens DATA_DIR itself). */
   databaseUrl: string;
   redisPrefix: string;
+  /** The s3 project's storage variables (STORAGE=s3 on a bucket of this file's own); absent: local disk. */
+  storage?: Record<string, string>;
   /** Embedded mode's DATA_DIR (a temporary directory, removed by close()). */
   dataDir?: string;
   close(): Promise<void>;
@@ -47,7 +50,9 @@ export async function createTestEnv(mode: TestMode = TEST_MODE): Promise<TestEnv
     };
   }
   const db = await createTestDatabase();
-  return { mode, databaseUrl: db.url, redisPrefix: uniqueName("mctest"), close: db.drop };
+  // The s3 project (vitest.config.ts): the same suites with attachments in a bucket of their own.
+  const storage = TEST_S3_ENDPOINT ? await createTestBucket(uniqueName("mcs3")) : undefined;
+  return { mode, databaseUrl: db.url, redisPrefix: uniqueName("mctest"), ...(storage ? { storage } : {}), close: db.drop };
 }
 
 export function testConfig(env: TestEnv, overrides: Record<string, string | undefined> = {}): Config {
@@ -61,6 +66,7 @@ export function testConfig(env: TestEnv, overrides: Record<string, string | unde
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     PORT: "0",
     HOST: "127.0.0.1",
+    ...env.storage,
     ...overrides,
   });
 }
