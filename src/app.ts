@@ -29,6 +29,7 @@ import { ReactionRepository } from "./db/reaction-repository.js";
 import { ReactionService } from "./chat/reaction-service.js";
 import { supportRoutes } from "./http/routes/support-routes.js";
 import { WebhookOutbox } from "./db/webhook-outbox.js";
+import { WebhookRepository } from "./db/webhook-repository.js";
 import { ConversationService } from "./chat/conversation-service.js";
 import { MessageService } from "./chat/message-service.js";
 import { MarketplaceService } from "./chat/marketplace-service.js";
@@ -142,7 +143,15 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   let busMessages = 0;
   const cluster = createClusterBackends<ChatEvent>(config, log, { onBusMessage: () => void busMessages++ });
   const { redis, bus } = cluster;
-  const metrics = createMetrics(config.NODE_ID, () => db.statementCount(), () => redis?.commandCounts() ?? {}, () => busMessages);
+  const webhookRepo = config.WEBHOOK_URL ? new WebhookRepository(db.pool) : null;
+  const metrics = createMetrics(config.NODE_ID, {
+    statementCount: () => db.statementCount(),
+    redisCommandCounts: () => redis?.commandCounts() ?? {},
+    busMessagesReceived: () => busMessages,
+    pool: () => ({ total: db.pool.totalCount, idle: db.pool.idleCount, waiting: db.pool.waitingCount }),
+    subscriptionsUp: () => bus.health().ok,
+    ...(webhookRepo ? { webhookBacklog: () => webhookRepo.backlog() } : {}),
+  });
 
   // ---- Rules --------------------------------------------------------------------------------
   // One signer: the presenter signs attachment URLs with it, the download route verifies them.
@@ -335,6 +344,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     onError: logFailure,
     onMessagesStored: (count) => metrics.messagesSent.inc(count),
     onUploadsSwept: (count) => uploadMetrics.swept(count),
+    onWebhookAttempt: (outcome) => metrics.webhookAttempts.inc({ outcome }),
   });
   wakeListingChanges = () => background.wakeListingChanges();
 

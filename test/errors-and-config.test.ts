@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { ConfigError, loadConfig } from "../src/config/config.js";
 import { ERRORS } from "../src/errors/errors.js";
-import { auth, makeConversation, createTestEnv, startApp, useTestApp } from "./support/app.js";
+import { randomUUID } from "node:crypto";
+import { auth, connectSocket, emitAck, makeConversation, createTestEnv, startApp, useTestApp } from "./support/app.js";
 import { TEST_SECRET, token } from "./support/tokens.js";
 import { startNode } from "./support/cluster.js";
 import { readFileSync, readdirSync } from "node:fs";
@@ -160,6 +161,40 @@ describe("metrics behind METRICS_TOKEN", () => {
     expect(ok.body).toContain("marketchat_sockets_connected");
     expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
     await expect.poll(async () => (await app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
+  });
+});
+
+describe("operations metrics", () => {
+  // Webhooks to a port where nothing listens: every attempt fails and is retried later.
+  const fixture = useTestApp({
+    WEBHOOK_URL: "http://127.0.0.1:9/hook",
+    WEBHOOK_SECRET: "metrics-test-webhook-secret-0123456789",
+    WEBHOOK_DELAY_MS: "0",
+    WEBHOOK_POLL_INTERVAL_MS: "50",
+  });
+
+  it("exposes the pool, the event subscriptions, socket ack latency, and the webhook backlog and attempts", async () => {
+    const { app, url } = fixture;
+    const c = await makeConversation(app);
+    const socket = await connectSocket(url, c.buyerToken);
+    try {
+      const ack = await emitAck<{ ok: boolean }>(socket, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: "hi" });
+      expect(ack.ok).toBe(true);
+    } finally {
+      socket.close();
+    }
+    const scrape = async () => (await app.inject({ method: "GET", url: "/metrics" })).body;
+    const sample = (text: string, name: string, labels: Record<string, string> = {}) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+    };
+    const text = await scrape();
+    expect(sample(text, "marketchat_socket_ack_seconds_count", { event: "message:send", outcome: "ok" })).toBe(1);
+    expect(sample(text, "marketchat_event_subscriptions_up")).toBe(1);
+    for (const state of ["in_use", "idle", "waiting"]) expect(sample(text, "marketchat_pg_pool_connections", { state })).toBeGreaterThanOrEqual(0);
+    // The seller is offline: one message.unread row, attempted and failed (nothing listens).
+    await expect.poll(async () => sample(await scrape(), "marketchat_webhook_attempts_total", { outcome: "retry" }) ?? 0).toBeGreaterThanOrEqual(1);
+    expect(sample(await scrape(), "marketchat_webhook_backlog")).toBe(1);
   });
 });
 

@@ -32,6 +32,7 @@ export interface BackgroundDeps {
   onError: (err: unknown, what: string) => void;
   onMessagesStored: (count: number) => void;
   onUploadsSwept: (count: number) => void;
+  onWebhookAttempt: (outcome: string) => void;
 }
 
 export interface BackgroundWork {
@@ -63,6 +64,7 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
           presenter: deps.presenter,
           presence: (userIds) => deps.presenceStore.status(userIds),
           log,
+          onAttempt: deps.onWebhookAttempt,
         },
       )
     : null;

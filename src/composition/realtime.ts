@@ -87,6 +87,7 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): Realtime
   const typingRelay = new TypingRelay(io, config.TYPING_TIMEOUT_MS);
   io.on("connection", (socket) => {
     deps.metrics.sockets.inc();
+    socket.data.observeAck = (event, seconds, ok) => deps.metrics.socketAckSeconds.observe({ event, outcome: ok ? "ok" : "error" }, seconds);
     socket.on("disconnect", () => deps.metrics.sockets.dec());
     conversationHandlers(socket, { conversations: deps.conversations, log });
     presenceHandlers(socket, { presence });

@@ -111,6 +111,14 @@ export class WebhookRepository {
     }
   }
 
+  /** Rows neither delivered nor given up (pending, due or not): the outbox's backlog. */
+  async backlog(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM webhook_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL",
+    );
+    return rows[0]!.n;
+  }
+
   /** Deletes up to `limit` rows delivered more than `retentionMs` ago; returns how many. */
   async prune(retentionMs: number, limit: number): Promise<number> {
     const { rowCount } = await this.pool.query(

@@ -7,14 +7,27 @@ export interface Metrics {
   registry: Registry;
   sockets: Gauge;
   messagesSent: Counter;
+  /** Webhook attempts by outcome (delivered, retry, failed, released). */
+  webhookAttempts: Counter<"outcome">;
+  /** Time from a socket event's arrival to its ack, by event and outcome. */
+  socketAckSeconds: Histogram<"event" | "outcome">;
 }
 
-export function createMetrics(
-  nodeId: string,
-  statementCount: () => number,
-  redisCommandCounts: () => Record<string, Record<string, number>>,
-  busMessagesReceived: () => number = () => 0,
-): Metrics {
+/** What the node reads its gauges and counters from at each scrape. */
+export interface MetricSources {
+  statementCount: () => number;
+  redisCommandCounts: () => Record<string, Record<string, number>>;
+  busMessagesReceived: () => number;
+  /** The request pool's connections: in use + idle = total; waiting = checkouts queued for one. */
+  pool: () => { total: number; idle: number; waiting: number };
+  /** Whether the event subscriptions are live (subscriber connections up, channels restored). */
+  subscriptionsUp: () => boolean;
+  /** Webhook rows not yet delivered or given up; absent when webhooks are off. */
+  webhookBacklog?: () => Promise<number>;
+}
+
+export function createMetrics(nodeId: string, sources: MetricSources): Metrics {
+  const { statementCount, redisCommandCounts, busMessagesReceived } = sources;
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
@@ -48,8 +61,56 @@ export function createMetrics(
       this.inc(busMessagesReceived());
     },
   });
+  new Gauge({
+    name: "marketchat_pg_pool_connections",
+    help: "Connections of the request pool to PostgreSQL, by state (in_use, idle) and checkouts waiting for one (waiting)",
+    labelNames: ["state"],
+    registers: [registry],
+    collect() {
+      const { total, idle, waiting } = sources.pool();
+      this.set({ state: "in_use" }, total - idle);
+      this.set({ state: "idle" }, idle);
+      this.set({ state: "waiting" }, waiting);
+    },
+  });
+  new Gauge({
+    name: "marketchat_event_subscriptions_up",
+    help: "1 while this node's event subscriptions are live (subscriber connections up, channels restored), else 0",
+    registers: [registry],
+    collect() {
+      this.set(sources.subscriptionsUp() ? 1 : 0);
+    },
+  });
+  const webhookBacklog = sources.webhookBacklog;
+  if (webhookBacklog) {
+    new Gauge({
+      name: "marketchat_webhook_backlog",
+      help: "Webhook deliveries neither delivered nor given up (the outbox's backlog, shared by all nodes)",
+      registers: [registry],
+      async collect() {
+        // A scrape must not fail because the database is away: the last value stays.
+        await webhookBacklog().then(
+          (n) => this.set(n),
+          () => undefined,
+        );
+      },
+    });
+  }
   return {
     registry,
+    webhookAttempts: new Counter({
+      name: "marketchat_webhook_attempts_total",
+      help: "Webhook delivery attempts by this node, by outcome (delivered, retry, failed: given up, released: stopped midway)",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    socketAckSeconds: new Histogram({
+      name: "marketchat_socket_ack_seconds",
+      help: "Time from a socket event's arrival to its ack, by event and outcome (ok, error)",
+      labelNames: ["event", "outcome"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     sockets: new Gauge({ name: "marketchat_sockets_connected", help: "Socket.IO connections on this node", registers: [registry] }),
     messagesSent: new Counter({ name: "marketchat_messages_sent_total", help: "Messages stored by this node", registers: [registry] }),
   };

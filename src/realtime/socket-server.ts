@@ -99,6 +99,7 @@ export function on<E extends keyof ClientToServerEvents>(
   (socket as unknown as Socket).on(event as string, async (...args: unknown[]) => {
     const ack = typeof args.at(-1) === "function" ? (args.pop() as (r: Ack<T>) => void) : undefined;
     const payload = args[0];
+    const started = performance.now();
     let response: Ack<T>;
     try {
       response = { ok: true, data: await handler(payload) };
@@ -109,6 +110,7 @@ export function on<E extends keyof ClientToServerEvents>(
       }
       response = { ok: false, error: appError.toBody() };
     }
+    socket.data.observeAck?.(event, (performance.now() - started) / 1000, response.ok);
     ack?.(response);
   });
 }

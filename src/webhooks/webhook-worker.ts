@@ -46,6 +46,8 @@ export interface WebhookWorkerDeps {
     warn: (obj: object, msg: string) => void;
     error: (obj: object, msg: string) => void;
   };
+  /** Each attempt's outcome (delivered, retry, failed, released), for the metrics. */
+  onAttempt?: (outcome: AttemptOutcome["kind"]) => void;
 }
 
 /** The body of every webhook request. */
@@ -141,6 +143,7 @@ export class WebhookWorker {
     await Promise.all(
       outgoing.map(async ({ row, envelope }) => {
         const outcome = await this.attempt(row, envelope);
+        this.deps.onAttempt?.(outcome.kind);
         await this.deps.repository
           .finish(row.id, outcome)
           .catch((err: unknown) => this.deps.log.error({ err, delivery: row.id }, "could not record a webhook attempt"));
