@@ -1,6 +1,6 @@
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 /** React 18 (packages/react18-check), for the hooks suite's second run. */
 const REACT_18 = resolve(import.meta.dirname, "packages/react18-check/node_modules");
@@ -27,7 +27,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "postgres", include: ["test/**/*.test.ts"], globalSetup: ["test/support/global-setup.ts"] },
+        test: {
+          name: "postgres",
+          include: ["test/**/*.test.ts"],
+          // The fault suite has a config of its own (vitest.faults.config.ts, `npm run test:faults`).
+          exclude: [...configDefaults.exclude, "test/faults/**"],
+          globalSetup: ["test/support/global-setup.ts"],
+        },
       },
       {
         extends: true,

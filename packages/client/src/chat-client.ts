@@ -113,8 +113,13 @@ export class ChatClient {
     });
     this.socket.on("message:new", (m) => this.receive(m));
     this.socket.on("connect", () => this.onConnect());
-    this.socket.on("disconnect", () => {
-      if (!this.closed) this.connectionState.patch({ status: "reconnecting" });
+    this.socket.on("disconnect", (reason) => {
+      if (this.closed) return;
+      this.connectionState.patch({ status: "reconnecting" });
+      // A node that stops (SIGTERM: a deploy, a rolling restart) disconnects its sockets from the
+      // server side, after which socket.io-client does not reconnect by itself: connect again, to
+      // another node. A banned user's reconnect is refused (forbidden) and ends there.
+      if (reason === "io server disconnect") this.socket.connect();
     });
     this.socket.on("connect_error", (err) => this.onConnectError(err));
   }
