@@ -3,7 +3,7 @@ export { ChatClient, type ChatClientOptions, type ConnectionState, type Connecti
 export { ChatError, isRetryable, type ChatErrorCode, type ChatErrorDetails } from "./errors.js";
 export { HttpApi, type ConversationQuery, type CounterOfferInput, type MessageQuery, type OfferInput, type ReportInput, type SearchQuery, type SendBody } from "./http-api.js";
 export { ConversationList, type ConversationListState } from "./conversation-list.js";
-export { Thread, type ThreadState } from "./thread.js";
+export { Thread, emptyThreadState, type ThreadState } from "./thread.js";
 export { UnreadCounter, type UnreadState } from "./unread.js";
 export { PresenceTracker } from "./presence.js";
 export { Outbox, type OutboxStorage, type OutgoingFile, type OutgoingMessage, type OutgoingStatus } from "./outbox.js";

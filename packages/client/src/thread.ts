@@ -32,6 +32,22 @@ const PAGE_SIZE = 50;
 /** A `typing:start` whose `typing:stop` got lost ends here too (the service ends one after 5 s). */
 const TYPING_EXPIRY_MS = 6_000;
 
+/** A thread before anything is loaded (also what a UI shows while no conversation is open). */
+export function emptyThreadState(conversationId: string): ThreadState {
+  return {
+    conversationId,
+    conversation: null,
+    messages: [],
+    outgoing: [],
+    typing: [],
+    readSeq: {},
+    status: "idle",
+    error: null,
+    hasOlder: false,
+    loadingOlder: false,
+  };
+}
+
 export class Thread extends LiveView<ThreadState> {
   private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private markedSeq = 0;
@@ -41,18 +57,7 @@ export class Thread extends LiveView<ThreadState> {
     readonly conversationId: string,
     private readonly pageSize = PAGE_SIZE,
   ) {
-    super(chat, {
-      conversationId,
-      conversation: null,
-      messages: [],
-      outgoing: [],
-      typing: [],
-      readSeq: {},
-      status: "idle",
-      error: null,
-      hasOlder: false,
-      loadingOlder: false,
-    });
+    super(chat, emptyThreadState(conversationId));
   }
 
   /** Loads the conversation and the latest page, then catches up on anything newer. */

@@ -16,6 +16,7 @@ import type {
   UnreadState,
   UploadFile,
 } from "@marketchat/client";
+import { emptyThreadState } from "@marketchat/client";
 import { useChatClient } from "./context.js";
 
 /** A view's snapshot, kept alive (retained) while the component is mounted. */
@@ -50,18 +51,7 @@ export function useConversations(): UseConversationsResult {
   );
 }
 
-const IDLE_THREAD: ThreadState = {
-  conversationId: "",
-  conversation: null,
-  messages: [],
-  outgoing: [],
-  typing: [],
-  readSeq: {},
-  status: "idle",
-  error: null,
-  hasOlder: false,
-  loadingOlder: false,
-};
+const IDLE_THREAD: ThreadState = emptyThreadState("");
 
 function useThread(conversationId: string | null | undefined): [Thread | null, ThreadState] {
   const client = useChatClient();
