@@ -85,6 +85,12 @@ describe("PostgreSQL stopped with -m immediate under load", () => {
     expect(viaHttp.status).toBe(503);
     expect(Number(viaHttp.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(((await viaHttp.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+    // Reads too, through node-postgres and through Prisma (blocks) alike.
+    for (const path of [`/api/conversations`, `/api/conversations/${c.id}/messages`, `/api/blocks`]) {
+      const res = await httpJson(node, "GET", path, token(c.buyer));
+      expect(res.status, path).toBe(503);
+      expect(res.body.error.code, path).toBe("unavailable");
+    }
     expect(node.child.exitCode).toBeNull();
 
     const ackedBeforeRestart = acked.length;
