@@ -93,7 +93,7 @@ describe("JWT_JWKS_URL", () => {
     expect((await whoAmI(await known.sign(user))).statusCode).toBe(200);
   });
 
-  it("needs URL_SIGNING_SECRET, and excludes JWT_SECRET and JWT_PUBLIC_KEY", () => {
+  it("needs URL_SIGNING_SECRET (as JWT_PUBLIC_KEY does in production), and excludes JWT_SECRET and JWT_PUBLIC_KEY", () => {
     const base = { DATABASE_URL: "postgresql://x@127.0.0.1/x", JWT_JWKS_URL: "https://idp.example/jwks.json" };
     const variableOf = (e: Record<string, string>) => {
       try {
@@ -106,5 +106,10 @@ describe("JWT_JWKS_URL", () => {
     expect(variableOf(base)).toBe("URL_SIGNING_SECRET");
     expect(variableOf({ ...base, URL_SIGNING_SECRET: URL_SECRET, JWT_SECRET: URL_SECRET })).toBe("JWT_JWKS_URL");
     expect(variableOf({ ...base, URL_SIGNING_SECRET: URL_SECRET })).toBeNull();
+    // With a public key, production needs a URL signing secret too (the public key is no secret).
+    const pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----";
+    const prod = { DATABASE_URL: base.DATABASE_URL, REDIS_URL: "redis://r:6379", NODE_ENV: "production", JWT_PUBLIC_KEY: pem };
+    expect(variableOf(prod)).toBe("URL_SIGNING_SECRET");
+    expect(variableOf({ ...prod, URL_SIGNING_SECRET: URL_SECRET })).toBeNull();
   });
 });

@@ -210,6 +210,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.JWT_JWKS_URL && (c.JWT_SECRET || c.JWT_PUBLIC_KEY)) {
     throw new ConfigError("JWT_JWKS_URL", "must not be set together with JWT_SECRET or JWT_PUBLIC_KEY: choose one");
   }
+  // Attachment URLs are signed with HMAC: with JWT_PUBLIC_KEY and no URL_SIGNING_SECRET the key
+  // would be the public key, and anyone holding it could sign URLs. Development keeps the fallback.
+  if (c.JWT_PUBLIC_KEY && !c.URL_SIGNING_SECRET && c.NODE_ENV === "production") {
+    throw new ConfigError("URL_SIGNING_SECRET", "is required with JWT_PUBLIC_KEY when NODE_ENV=production (the key of attachment URL signatures, shared by every node)");
+  }
   if (c.JWT_JWKS_URL && !c.URL_SIGNING_SECRET) {
     throw new ConfigError("URL_SIGNING_SECRET", "is required with JWT_JWKS_URL (the key of attachment URL signatures, shared by every node)");
   }
