@@ -24,6 +24,7 @@ import { createBenchEnv } from "./support/bench-env.js";
 import { cpuSeconds, machineDescription } from "./support/proc-stats.js";
 import { seedPairs } from "./support/seed.js";
 import { spawnWorker, type Worker } from "./support/worker.js";
+import { UNREACHABLE_LIMITS } from "./support/limits.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MESSAGE_TEXT = "Hi! Is this still available? I could pick it up tomorrow afternoon if that suits you.";
@@ -84,16 +85,7 @@ async function runWith(nodeCount: number): Promise<RunFigures> {
   const nodes: NodeProcess[] = [];
   let loadgen: Worker | undefined;
   try {
-    const limits = {
-      RATE_LIMIT_MESSAGES: "1000000/1s",
-      RATE_LIMIT_CONVERSATIONS: "1000000/1s",
-      RATE_LIMIT_ANONYMOUS: "1000000/1s",
-      // Every load socket comes from one address (README, "Connection limits").
-      SOCKET_HANDSHAKES_PER_IP: "1000000/1s",
-      SOCKETS_PER_IP: "0",
-      SOCKET_EVENTS_PER_SOCKET: "1000000/1s",
-    };
-    nodes.push(...(await Promise.all(Array.from({ length: nodeCount }, (_, i) => startNode(env, `fanout-${nodeCount}-${i + 1}`, limits)))));
+    nodes.push(...(await Promise.all(Array.from({ length: nodeCount }, (_, i) => startNode(env, `fanout-${nodeCount}-${i + 1}`, UNREACHABLE_LIMITS)))));
     loadgen = await spawnWorker("bench/load/chat-load-worker.ts", "loadgen-fanout");
     const urls = nodes.map((n) => n.url);
     const pairs: BenchPair[] = await seedPairs(urls, `fanout-${nodeCount}-${Date.now().toString(36)}`, pairCount);

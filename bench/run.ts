@@ -38,22 +38,9 @@ import { summarizeEncoded } from "./support/histogram.js";
 import { machineDescription, openFileLimit } from "./support/proc-stats.js";
 import { seedPairs } from "./support/seed.js";
 import { spawnWorker, type Worker } from "./support/worker.js";
+import { UNREACHABLE_LIMITS } from "./support/limits.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-/**
- * The load generator sends more per user than anyone types, and scrapes /metrics unauthenticated:
- * the limits stay on (their checks are part of the hot path being measured) but out of reach.
- */
-const UNREACHABLE_RATE_LIMITS = {
-  RATE_LIMIT_MESSAGES: "1000000/1s",
-  RATE_LIMIT_CONVERSATIONS: "1000000/1s",
-  RATE_LIMIT_ANONYMOUS: "1000000/1s",
-  // Connection limits (README, "Connection limits"): every load socket comes from one address.
-  SOCKET_HANDSHAKES_PER_IP: "1000000/1s",
-  SOCKETS_PER_IP: "0",
-  SOCKETS_PER_USER: "0",
-  SOCKET_EVENTS_PER_SOCKET: "1000000/1s",
-};
 const GC_WAIT_MS = 500;
 const GC_ON_SIGNAL = ["--expose-gc", "--import", pathToFileURL(join(ROOT, "bench/support/gc-on-signal.mjs")).href];
 const MESSAGE_TEXT = "Hi! Is this still available? I could pick it up tomorrow afternoon if that suits you.";
@@ -103,7 +90,7 @@ async function main(): Promise<number> {
 
   try {
     // --- processes: the service's nodes and the reference servers start together -------------
-    const nodeEnv = { DATABASE_POOL_SIZE: String(opts.pool), LOG_LEVEL: "info", ...UNREACHABLE_RATE_LIMITS };
+    const nodeEnv = { DATABASE_POOL_SIZE: String(opts.pool), LOG_LEVEL: "info", ...UNREACHABLE_LIMITS };
     const names = (prefix: string) => Array.from({ length: opts.nodes }, (_, i) => `${prefix}-${i + 1}`);
     const startGroup = (prefix: string, entry: string | undefined, extra: (i: number) => Record<string, string>) =>
       Promise.all(
