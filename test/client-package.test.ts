@@ -1,12 +1,14 @@
 // @marketchat/client in Node against a real node (PostgreSQL, Redis): the views apps render —
 // conversation list, threads, unread counts, presence — follow the live events; the outbox
 // queues sends while offline and delivers each once, in order; uploads report progress; edits,
-// unsends, replies, read pointers ("seen"), typing with throttling, token refresh.
+// unsends, replies, read pointers ("seen"), typing with throttling, token refresh; a node that
+// stops and disconnects its sockets is left for another.
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import sharp from "sharp";
 import { ChatClient, ChatError, type ChatClientOptions, type MessageView } from "@marketchat/client";
-import { emitAck, makeConversation, record, useTestApp } from "./support/app.js";
+import { buildApp } from "../src/app.js";
+import { emitAck, makeConversation, record, startApp, testConfig, useTestApp } from "./support/app.js";
 import jwt from "jsonwebtoken";
 import { TEST_SECRET, token } from "./support/tokens.js";
 
@@ -273,5 +275,33 @@ describe("unread, presence, tokens", () => {
     const refused = client(() => "not-a-token");
     await expect(refused.ready()).rejects.toMatchObject({ code: "unauthorized" });
     expect(refused.connection.getSnapshot().status).toBe("unauthorized");
+  });
+});
+
+describe("a node going away", () => {
+  it("connects again after the node disconnects its sockets on shutdown, and sends what waited", async () => {
+    // A node of its own on this file's database: stopping it (Fastify close, as on SIGTERM)
+    // disconnects its sockets from the server side ("io server disconnect"), after which
+    // socket.io-client does not reconnect by itself. Another node then comes up on its address.
+    const overrides = { PRESENCE_GRACE_MS: "0", RATE_LIMIT_MESSAGES: "off" };
+    const first = await startApp(t.env, overrides);
+    const port = Number(new URL(first.url).port);
+    const c = await makeConversation(t.app, `drain-${randomUUID().slice(0, 8)}`);
+    const buyer = client(c.buyer, { url: first.url });
+    await buyer.ready();
+    expect((await buyer.send(c.conversationId, { content: "before" })).seq).toBe(1);
+
+    await first.app.close();
+    await expect.poll(() => buyer.connection.getSnapshot().status).toBe("reconnecting");
+    const waiting = buyer.send(c.conversationId, { content: "after" });
+    const second = await buildApp(testConfig(t.env, overrides));
+    try {
+      await second.listen({ port, host: "127.0.0.1" });
+      await expect.poll(() => buyer.connection.getSnapshot().status).toBe("connected");
+      expect((await waiting).seq).toBe(2);
+    } finally {
+      buyer.close();
+      await second.close();
+    }
   });
 });
