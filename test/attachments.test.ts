@@ -7,32 +7,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { AttachmentRepository } from "../src/db/attachment-repository.js";
 import { createUrlSigner } from "../src/media/url-signer.js";
-import { auth, createTestEnv, makeConversation, pushUser, startApp, type TestEnv } from "./support/app.js";
+import { auth, makeConversation, pushUser, startApp, type TestEnv } from "./support/app.js";
 import { multipartBody, type FilePart } from "./support/multipart.js";
 import { TEST_SECRET, adminToken, token } from "./support/tokens.js";
 import { uniqueName } from "./support/env.js";
+import { useUploadApp } from "./support/upload-app.js";
 import { storedObjectNames } from "./support/stored-objects.js";
 
+const fixture = useUploadApp("attachments");
 let env: TestEnv;
 let app: FastifyInstance;
 let uploadDir: string;
 let db: pg.Pool;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  uploadDir = await mkdtemp(join(tmpdir(), "mc-attachments-"));
-  ({ app } = await startApp(env, { UPLOAD_DIR: uploadDir }));
-  db = new pg.Pool({ connectionString: env.databaseUrl, max: 4 });
-});
-afterAll(async () => {
-  await app?.close();
-  await db?.end();
-  await env?.close();
-  if (uploadDir) await rm(uploadDir, { recursive: true, force: true });
+beforeAll(() => {
+  ({ env, app, uploadDir, db } = fixture);
 });
 
 interface AttachmentJson {

@@ -7,38 +7,29 @@ import { connect, type AddressInfo } from "node:net";
 import { crc32 } from "node:zlib";
 import pg from "pg";
 import sharp from "sharp";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { ImageProcessor } from "../src/media/image-processor.js";
-import { auth, createTestEnv, pushUser, startApp, type TestEnv } from "./support/app.js";
+import { auth, pushUser, type TestEnv } from "./support/app.js";
 import { multipartBody, rawMultipart, type FilePart } from "./support/multipart.js";
 import { token } from "./support/tokens.js";
 import { uniqueName } from "./support/env.js";
+import { useUploadApp } from "./support/upload-app.js";
 import { storedObjectNames, TEST_S3_ENDPOINT } from "./support/stored-objects.js";
 
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
 const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
 
+const fixture = useUploadApp("uploads", {
+  UPLOAD_MAX_FILE_BYTES: String(MAX_FILE_BYTES),
+  UPLOAD_MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES),
+});
 let env: TestEnv;
 let app: FastifyInstance;
 let uploadDir: string;
 let db: pg.Pool;
-
-beforeAll(async () => {
-  env = await createTestEnv();
-  uploadDir = await mkdtemp(join(tmpdir(), "mc-uploads-"));
-  ({ app } = await startApp(env, {
-    UPLOAD_DIR: uploadDir,
-    UPLOAD_MAX_FILE_BYTES: String(MAX_FILE_BYTES),
-    UPLOAD_MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES),
-  }));
-  db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
-});
-afterAll(async () => {
-  await app?.close();
-  await db?.end();
-  await env?.close();
-  if (uploadDir) await rm(uploadDir, { recursive: true, force: true });
+beforeAll(() => {
+  ({ env, app, uploadDir, db } = fixture);
 });
 // Whatever a test did, no upload may leave a staging file behind.
 afterEach(async () => {
