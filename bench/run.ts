@@ -100,7 +100,7 @@ async function main(): Promise<number> {
             // The service's nodes collect garbage on SIGUSR2 (for RSS readings), node-1 may profile.
             ...(entry === undefined
               ? { nodeArgs: [...GC_ON_SIGNAL, ...(opts.profile && i === 0 ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [])] }
-              : {}),
+              : { nodeArgs: GC_ON_SIGNAL }),
           }),
         ),
       );
@@ -112,7 +112,9 @@ async function main(): Promise<number> {
     });
     const [serviceNodes, transportNodes, naiveNodes, loadgens] = await Promise.all([
       startGroup("node", undefined, () => ({})),
-      opts.skip.has("transport") ? Promise.resolve([]) : startGroup("transport", "bench/reference/transport-server.ts", refEnv("transport")),
+      opts.skip.has("transport") && opts.connectionsOn !== "transport"
+        ? Promise.resolve([])
+        : startGroup("transport", "bench/reference/transport-server.ts", refEnv("transport")),
       opts.skip.has("naive") ? Promise.resolve([]) : startGroup("naive", "bench/reference/naive-server.ts", refEnv("naive")),
       Promise.all(Array.from({ length: opts.loadgens }, (_, i) => spawnWorker("bench/load/chat-load-worker.ts", `loadgen-${i + 1}`))),
     ]);
@@ -148,22 +150,26 @@ async function main(): Promise<number> {
     await Promise.all(loadgens.map((w) => w.call("close")));
     logIntegrity(results.service.integrity);
 
-    // --- idle connections on the service's nodes ----------------------------------------------
+    // --- idle connections on the service's nodes (or the bare transport's, --connections-on) -----
     if (!opts.skip.has("connections") && opts.sockets > 0) {
+      const onTransport = opts.connectionsOn === "transport";
+      const nodes = onTransport ? transportNodes : serviceNodes;
+      const urls = nodes.map((n) => n.url);
       results.connections = await runConnections({
-        label: "service",
-        nodes: serviceNodes.map((n, i) => ({ name: `node-${i + 1}`, url: n.url, pid: n.child.pid! })),
+        label: opts.connectionsOn,
+        nodes: nodes.map((n, i) => ({ name: `${onTransport ? "transport" : "node"}-${i + 1}`, url: n.url, pid: n.child.pid! })),
         target: opts.sockets,
         steps: p.connections.steps,
         budgetMs: p.connections.budgetMs,
         settleMs: p.connections.settleMs,
         workers: Math.max(2, opts.nodes),
         concurrency: 100,
-        serverSockets: () => metricSum(service.urls, "marketchat_sockets_connected"),
-        heapBytes: async () =>
-          (await metricSum(service.urls, "nodejs_heap_size_used_bytes")) + (await metricSum(service.urls, "nodejs_external_memory_bytes")),
+        serverSockets: onTransport ? () => statsSum(urls, "sockets") : () => metricSum(urls, "marketchat_sockets_connected"),
+        heapBytes: onTransport
+          ? () => statsSum(urls, "heap")
+          : async () => (await metricSum(urls, "nodejs_heap_size_used_bytes")) + (await metricSum(urls, "nodejs_external_memory_bytes")),
         collectGarbage: async () => {
-          for (const n of serviceNodes) n.child.kill("SIGUSR2");
+          for (const n of nodes) n.child.kill("SIGUSR2");
           await new Promise((r) => setTimeout(r, GC_WAIT_MS));
         },
         log,
@@ -182,7 +188,7 @@ async function main(): Promise<number> {
     }
 
     // --- references (a) and (c): the same traffic through other servers -----------------------
-    if (transportNodes.length > 0) {
+    if (!opts.skip.has("transport")) {
       const transport = sut("transport", "transport", transportNodes);
       results.transport = await throughputOf(loadgens, transport, pairs, p);
       results.transport.cost = opts.skip.has("cost") ? null : await costOf(loadgens, transport, env, p, async () => null);
@@ -338,6 +344,13 @@ async function metricSum(urls: string[], name: string): Promise<number> {
     const text = await (await fetch(`${url}/metrics`)).text();
     total += Number(pattern.exec(text)?.[1] ?? 0);
   }
+  return total;
+}
+
+/** A number field of the reference servers' GET /stats, summed over the nodes. */
+async function statsSum(urls: string[], field: "sockets" | "heap"): Promise<number> {
+  let total = 0;
+  for (const url of urls) total += Number(((await (await fetch(`${url}/stats`)).json()) as Record<string, unknown>)[field] ?? 0);
   return total;
 }
 

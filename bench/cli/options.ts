@@ -11,6 +11,8 @@ export interface Options {
   profile: boolean;
   png: boolean;
   skip: Set<string>;
+  /** Which servers the connections scenario opens its idle sockets on. */
+  connectionsOn: "service" | "transport";
   uploadFull: boolean;
   outDir: string;
 }
@@ -26,6 +28,9 @@ export const USAGE = `npm run bench [-- options]
   --pool N           DATABASE_POOL_SIZE of every node and reference (default 10)
   --loadgens N       load generator processes (default 1)
   --skip a,b         leave out: ${SKIPPABLE.join(", ")}
+  --connections-on S service (default) or transport: idle sockets on the service's nodes, or on the
+                     bare Socket.IO reference (bench/reference/transport-server.ts), to see what
+                     Socket.IO itself costs per socket
   --with-upload      also run bench/upload-bench.ts in a --quick run (a full run always does, in its
                      short form so that the whole run stays under 5 minutes)
   --upload-full      run bench/upload-bench.ts in its full form (adds minutes)
@@ -60,8 +65,13 @@ export function parseOptions(argv: string[], root: string): Options {
   };
   const skip = new Set((v.skip ?? "").split(",").filter(Boolean));
   for (const s of skip) if (!SKIPPABLE.includes(s)) throw new OptionError(`--skip takes ${SKIPPABLE.join(", ")} (got "${s}")`);
+  const connectionsOn = v["connections-on"] ?? "service";
+  if (connectionsOn !== "service" && connectionsOn !== "transport") {
+    throw new OptionError(`--connections-on takes service or transport (got "${connectionsOn}")`);
+  }
   return {
     quick,
+    connectionsOn,
     nodes: int("nodes", 2, 1, 8),
     pairs: int("pairs", quick ? 32 : 128, 1, 2_000),
     sockets: int("sockets", quick ? 400 : 10_000, 0, 200_000),
@@ -89,6 +99,7 @@ function parse(argv: string[]) {
       pool: { type: "string" },
       loadgens: { type: "string" },
       skip: { type: "string" },
+      "connections-on": { type: "string" },
       "with-upload": { type: "boolean" },
       "upload-full": { type: "boolean" },
       "no-png": { type: "boolean" },

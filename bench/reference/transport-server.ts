@@ -20,7 +20,9 @@ let relayed = 0;
 const http = createServer((req, res) => {
   if (req.url === "/stats") {
     res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ node: nodeId, relayed, statements: 0, rss: process.memoryUsage().rss }));
+    // sockets and heap (JS heap used + external, as the service's /metrics) for the connections scenario.
+    const memory = process.memoryUsage();
+    res.end(JSON.stringify({ node: nodeId, relayed, statements: 0, rss: memory.rss, heap: memory.heapUsed + memory.external, sockets: io.engine.clientsCount }));
     return;
   }
   res.statusCode = 404;

@@ -161,7 +161,7 @@ export function printReport(
   }
   if (r.connections) {
     const c = r.connections;
-    out.push(`Idle connections (service, ${Object.keys(c.baselineRss).length} nodes; baseline RSS ${(Object.values(c.baselineRss).reduce<number>((a, b) => a + (b ?? 0), 0) / KB ** 2).toFixed(1)} MB)`);
+    out.push(`Idle connections (${c.label ?? "service"}, ${Object.keys(c.baselineRss).length} nodes; baseline RSS ${(Object.values(c.baselineRss).reduce<number>((a, b) => a + (b ?? 0), 0) / KB ** 2).toFixed(1)} MB)`);
     out.push(
       formatTable(
         ["sockets", "RSS total MB", "RSS/socket KB", "marginal KB", "heap/socket KB", "connects/s", "failed"],

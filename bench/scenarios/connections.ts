@@ -23,6 +23,8 @@ export interface ConnectionStep {
 }
 
 export interface ConnectionsResult {
+  /** Which servers held the sockets (service, or the transport reference). */
+  label: string;
   target: number;
   limitedBy: string | null;
   fileLimit: { soft: number; hard: number };
@@ -156,6 +158,7 @@ export async function runConnections(opts: {
     const last = steps.at(-1);
     const first = steps[0];
     return {
+      label: opts.label,
       marginalPerSocketBytes:
         first && last && last.sockets > first.sockets ? Math.round((last.rssTotal - first.rssTotal) / (last.sockets - first.sockets)) : null,
       collectedGarbage: opts.collectGarbage !== undefined,

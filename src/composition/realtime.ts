@@ -25,7 +25,7 @@ import { messageHandlers } from "../realtime/handlers/message-handlers.js";
 import { presenceHandlers } from "../realtime/handlers/presence-handlers.js";
 import { typingHandlers } from "../realtime/handlers/typing-handlers.js";
 import { SocketChannels } from "../realtime/socket-channels.js";
-import { createSocketServer } from "../realtime/socket-server.js";
+import { createSocketServer, SocketHandlers } from "../realtime/socket-server.js";
 import { TypingRelay } from "../realtime/typing-relay.js";
 
 /** Largest socket message accepted; bigger ones close the connection (engine.io). */
@@ -85,15 +85,16 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): Realtime
     onSweepHealth: (ok, err) => (ok ? log.info("presence sweep recovered") : log.error({ err }, "presence sweep failing")),
   });
   const typingRelay = new TypingRelay(io, config.TYPING_TIMEOUT_MS);
-  io.on("connection", (socket) => {
-    deps.metrics.sockets.inc();
-    socket.data.observeAck = (event, seconds, ok) => deps.metrics.socketAckSeconds.observe({ event, outcome: ok ? "ok" : "error" }, seconds);
-    socket.on("disconnect", () => deps.metrics.sockets.dec());
-    conversationHandlers(socket, { conversations: deps.conversations, log });
-    presenceHandlers(socket, { presence });
-    typingHandlers(socket, { typing: deps.typing, timeoutMs: config.TYPING_TIMEOUT_MS, log });
-    messageHandlers(socket, { messages: deps.messages, reactions: deps.reactions, log });
-  });
+  // One table of handlers for every socket (socket-server.ts): a connection costs no closures.
+  const handlers = new SocketHandlers(log, (event, seconds, ok) =>
+    deps.metrics.socketAckSeconds.observe({ event, outcome: ok ? "ok" : "error" }, seconds),
+  );
+  handlers.onConnect(() => deps.metrics.sockets.inc()).onDisconnect(() => deps.metrics.sockets.dec());
+  conversationHandlers(handlers, { conversations: deps.conversations });
+  presenceHandlers(handlers, { presence });
+  typingHandlers(handlers, { typing: deps.typing, timeoutMs: config.TYPING_TIMEOUT_MS });
+  messageHandlers(handlers, { messages: deps.messages, reactions: deps.reactions });
+  io.on("connection", (socket) => handlers.attach(socket));
   bus.subscribe((event, target) => {
     presence.onChatEvent(event);
     typingRelay.onEvent(event, target);

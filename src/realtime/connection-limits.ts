@@ -63,7 +63,8 @@ export class ConnectionLimits {
     }
     add(this.perUser, userId, 1);
     add(this.perIp, address, 1);
-    socket.conn.once("close", () => {
+    // on, not once (emitted once; once() adds a wrapper per socket).
+    socket.conn.on("close", () => {
       add(this.perUser, userId, -1);
       add(this.perIp, address, -1);
     });

@@ -35,8 +35,15 @@ export class SocketChannels {
       for (const user of users) this.bus.leave(user);
       this.overlap(users, -1);
     };
-    socket.once("disconnect", detach);
-    socket.conn.once("close", detach);
+    // on, not once: each is emitted once at most, and once() adds a wrapper per socket.
+    socket.on("disconnect", detach);
+    socket.conn.on("close", detach);
+    await this.joined(users);
+  }
+
+  /** The bus's joins, or JOIN_WAIT_MS. Its own function: a timer in attach's scope would stay
+   * reachable from detach (closures share their scope) for as long as the socket lives. */
+  private async joined(users: readonly string[]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(users.map((user) => this.bus.join(user))),

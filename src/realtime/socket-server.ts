@@ -72,47 +72,97 @@ export function createSocketServer(server: HttpServer, options: SocketServerOpti
     // An event nobody handles that carries an ack is answered not_found, so a client (or a probe)
     // is not left waiting for its timeout. onAny runs before the event's own listeners, which are
     // all registered on "connection" (app.ts), before any event can arrive.
-    socket.onAny((event: string, ...args: unknown[]) => {
-      const ack = args.at(-1);
-      if (typeof ack !== "function" || (socket as unknown as Socket).listeners(event).length > 0) return;
-      (ack as (r: unknown) => void)({ ok: false, error: { code: "not_found", message: "Unknown event" } });
-    });
+    socket.onAny(answerUnknown);
   });
   return io;
+}
+
+/** onAny listener shared by every socket (called with the socket as `this`). */
+function answerUnknown(this: Socket, event: string, ...args: unknown[]): void {
+  const ack = args.at(-1);
+  if (typeof ack !== "function" || this.listeners(event).length > 0) return;
+  (ack as (r: unknown) => void)({ ok: false, error: { code: "not_found", message: "Unknown event" } });
 }
 
 /** The ack data of a client event, from the contract's event map (events without an ack answer `{}`). */
 export type AckData<E extends keyof ClientToServerEvents> =
   Parameters<ClientToServerEvents[E]> extends [unknown, AckFn<infer D>] ? D : Record<string, never>;
 
+/** A client event's handler: the socket it came on (its principal in socket.data) and the payload. */
+export type SocketHandler<E extends keyof ClientToServerEvents> = (socket: ChatSocket, payload: unknown) => Promise<AckData<E>>;
+
 /**
- * Registers a handler that answers its ack in the contract's shape and never throws: bad payloads
- * (null, numbers, arrays, huge strings) become validation_failed, a missing ack is tolerated.
+ * The handlers of the client events, one function per event shared by every socket: a socket
+ * holds a reference to each (EventEmitter calls a listener with the socket as `this`) instead of
+ * closures of its own, which cost a few KB per idle connection (README, "Performance").
+ * Each handler answers its ack in the contract's shape and never throws: bad payloads (null,
+ * numbers, arrays, huge strings) become validation_failed, a missing ack is tolerated.
  */
-export function on<E extends keyof ClientToServerEvents>(
-  socket: ChatSocket,
-  event: E,
-  handler: (payload: unknown) => Promise<AckData<E>>,
-  log: SocketServerOptions["log"],
-): void {
-  type T = AckData<E>;
-  (socket as unknown as Socket).on(event as string, async (...args: unknown[]) => {
-    const ack = typeof args.at(-1) === "function" ? (args.pop() as (r: Ack<T>) => void) : undefined;
-    const payload = args[0];
-    const started = performance.now();
-    let response: Ack<T>;
-    try {
-      response = { ok: true, data: await handler(payload) };
-    } catch (err) {
-      const appError = err instanceof AppError ? err : toAppError(err as Error);
-      if (appError.code === "internal" || (appError.code === "unavailable" && !(err instanceof AppError))) {
-        logFailure(log, `socket handler failed (${event})`, appError.code, err, { event, socketId: socket.id });
-      }
-      response = { ok: false, error: appError.toBody() };
-    }
-    socket.data.observeAck?.(event, (performance.now() - started) / 1000, response.ok);
-    ack?.(response);
-  });
+export class SocketHandlers {
+  private readonly listeners: [string, (this: Socket, ...args: unknown[]) => void][] = [];
+  private readonly onOpen: ((socket: ChatSocket) => void)[] = [];
+  private readonly onClose: ((socket: ChatSocket) => void)[] = [];
+
+  constructor(
+    private readonly log: SocketServerOptions["log"],
+    /** Told how long each acknowledged event took (the node's metrics). */
+    private readonly observeAck?: (event: string, seconds: number, ok: boolean) => void,
+  ) {}
+
+  on<E extends keyof ClientToServerEvents>(event: E, handler: SocketHandler<E>): this {
+    type T = AckData<E>;
+    const { log } = this;
+    const observe = this.observeAck;
+    this.listeners.push([
+      event as string,
+      async function (this: Socket, ...args: unknown[]) {
+        const socket = this as unknown as ChatSocket;
+        const ack = typeof args.at(-1) === "function" ? (args.pop() as (r: Ack<T>) => void) : undefined;
+        const payload = args[0];
+        const started = performance.now();
+        let response: Ack<T>;
+        try {
+          response = { ok: true, data: await handler(socket, payload) };
+        } catch (err) {
+          const appError = err instanceof AppError ? err : toAppError(err as Error);
+          if (appError.code === "internal" || (appError.code === "unavailable" && !(err instanceof AppError))) {
+            logFailure(log, `socket handler failed (${event})`, appError.code, err, { event, socketId: socket.id });
+          }
+          response = { ok: false, error: appError.toBody() };
+        }
+        observe?.(event, (performance.now() - started) / 1000, response.ok);
+        ack?.(response);
+      },
+    ]);
+    return this;
+  }
+
+  /** Called once per socket when it connects (attach), in the order added. */
+  onConnect(fn: (socket: ChatSocket) => void): this {
+    this.onOpen.push(fn);
+    return this;
+  }
+
+  /** Called once per socket on "disconnect", in the order added (one shared listener for all). */
+  onDisconnect(fn: (socket: ChatSocket) => void): this {
+    this.onClose.push(fn);
+    return this;
+  }
+
+  /** On connection, before any event can arrive: the socket gets every handler. */
+  attach(socket: ChatSocket): void {
+    for (const fn of this.onOpen) fn(socket);
+    const s = socket as unknown as Socket;
+    for (const [event, listener] of this.listeners) s.on(event, listener);
+    if (this.onClose.length > 0) s.on("disconnect", this.disconnected);
+  }
+
+  private readonly disconnected = (() => {
+    const fns = this.onClose;
+    return function (this: Socket) {
+      for (const fn of fns) fn(this as unknown as ChatSocket);
+    };
+  })();
 }
 
 // One RepeatedLog per logger: the same failure on every socket (a database outage) is logged once

@@ -10,8 +10,6 @@ export interface SocketData {
   principal: Principal;
   /** The users whose events this socket receives (its own, and any channelsOf adds). */
   channels: string[];
-  /** Told how long each acknowledged event took (the node's metrics), when set at connection. */
-  observeAck?: (event: string, seconds: number, ok: boolean) => void;
 }
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -1,50 +1,27 @@
 import type { MessageService } from "../../chat/message-service.js";
 import type { ReactionService } from "../../chat/reaction-service.js";
-import { on, type ChatSocket, type SocketServerOptions } from "../socket-server.js";
+import type { SocketHandlers } from "../socket-server.js";
 
 /** The socket side of messaging: each event calls the same MessageService function as HTTP. */
-export function messageHandlers(
-  socket: ChatSocket,
-  deps: { messages: MessageService; reactions: ReactionService; log: SocketServerOptions["log"] },
-): void {
-  const { messages, reactions, log } = deps;
-  const principal = socket.data.principal;
-  on(socket, "message:send", async (payload) => (await messages.send(principal, payload)).message, log);
-  on(socket, "message:edit", (payload) => messages.edit(principal, payload), log);
-  on(
-    socket,
-    "message:delete",
-    async (payload) => {
-      await messages.unsend(principal, payload);
+export function messageHandlers(handlers: SocketHandlers, deps: { messages: MessageService; reactions: ReactionService }): void {
+  const { messages, reactions } = deps;
+  handlers
+    .on("message:send", async (socket, payload) => (await messages.send(socket.data.principal, payload)).message)
+    .on("message:edit", (socket, payload) => messages.edit(socket.data.principal, payload))
+    .on("message:delete", async (socket, payload) => {
+      await messages.unsend(socket.data.principal, payload);
       return {};
-    },
-    log,
-  );
-  on(
-    socket,
-    "message:read",
-    async (payload) => {
-      await messages.markReadUpTo(principal, payload);
+    })
+    .on("message:read", async (socket, payload) => {
+      await messages.markReadUpTo(socket.data.principal, payload);
       return {};
-    },
-    log,
-  );
-  on(
-    socket,
-    "message:react",
-    async (payload) => {
-      await reactions.react(principal, payload);
+    })
+    .on("message:react", async (socket, payload) => {
+      await reactions.react(socket.data.principal, payload);
       return {};
-    },
-    log,
-  );
-  on(
-    socket,
-    "messages:read",
-    async (payload) => {
-      await messages.markRead(principal, payload);
+    })
+    .on("messages:read", async (socket, payload) => {
+      await messages.markRead(socket.data.principal, payload);
       return {};
-    },
-    log,
-  );
+    });
 }

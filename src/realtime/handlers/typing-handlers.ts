@@ -2,7 +2,7 @@ import type { TypingService } from "../../chat/typing-service.js";
 import { conversationIdInput, parse } from "../../chat/schemas.js";
 import { AppError } from "../../errors/errors.js";
 import { conversationRoom } from "../socket-types.js";
-import { on, type ChatSocket, type SocketServerOptions } from "../socket-server.js";
+import type { ChatSocket, SocketHandlers } from "../socket-server.js";
 
 /** Per socket: a burst of this many typing events, refilled at TYPING_RATE_PER_SECOND. */
 const TYPING_BURST = 10;
@@ -16,64 +16,65 @@ const MAX_REMEMBERED = 100;
  * without one. Repeated starts are relayed at most every timeout/5: receivers only need a refresh
  * before their indicator expires.
  */
-export function typingHandlers(
-  socket: ChatSocket,
-  deps: { typing: TypingService; timeoutMs: number; log: SocketServerOptions["log"] },
-): void {
-  const { typing, log } = deps;
-  const principal = socket.data.principal;
+export function typingHandlers(handlers: SocketHandlers, deps: { typing: TypingService; timeoutMs: number }): void {
+  const { typing } = deps;
   const refreshMs = Math.floor(deps.timeoutMs / 5);
-  const bucket = new TokenBucket(TYPING_BURST, TYPING_RATE_PER_SECOND);
-  const allowed = new Set<string>();
-  /** conversationId → when this socket's last start was relayed. */
-  const started = new Map<string, number>();
+  // Created on a socket's first typing event: an idle socket holds none of it.
+  const states = new WeakMap<ChatSocket, TypingState>();
+  const stateOf = (socket: ChatSocket): TypingState => {
+    let state = states.get(socket);
+    if (!state) states.set(socket, (state = { bucket: new TokenBucket(TYPING_BURST, TYPING_RATE_PER_SECOND), allowed: new Set(), started: new Map() }));
+    return state;
+  };
 
-  const authorize = async (payload: unknown): Promise<string> => {
+  const authorize = async (socket: ChatSocket, state: TypingState, payload: unknown): Promise<string> => {
     const { conversationId } = parse(conversationIdInput, payload);
     // Before any database check: a flood costs this socket a parse and nothing else.
-    bucket.take();
+    state.bucket.take();
     // conversation:join already checked the rules for a socket in the room.
-    if (allowed.has(conversationId) || socket.rooms.has(conversationRoom(conversationId))) return conversationId;
-    await typing.authorize(principal, conversationId);
-    if (allowed.size >= MAX_REMEMBERED) allowed.clear();
-    allowed.add(conversationId);
+    if (state.allowed.has(conversationId) || socket.rooms.has(conversationRoom(conversationId))) return conversationId;
+    await typing.authorize(socket.data.principal, conversationId);
+    if (state.allowed.size >= MAX_REMEMBERED) state.allowed.clear();
+    state.allowed.add(conversationId);
     return conversationId;
   };
 
-  on(
-    socket,
-    "typing:start",
-    async (payload) => {
-      const conversationId = await authorize(payload);
-      const now = Date.now();
-      const last = started.get(conversationId);
-      if (last === undefined || now - last >= refreshMs) {
-        if (started.size >= MAX_REMEMBERED) started.clear();
-        started.set(conversationId, now);
-        await typing.signal(principal, conversationId, true);
-      }
-      return {};
-    },
-    log,
-  );
-  on(
-    socket,
-    "typing:stop",
-    async (payload) => {
-      const conversationId = await authorize(payload);
-      if (started.delete(conversationId)) await typing.signal(principal, conversationId, false);
-      return {};
-    },
-    log,
-  );
-  // A closed tab stops its indicators at once instead of after the timeout.
-  socket.on("disconnect", () => {
+  handlers.on("typing:start", async (socket, payload) => {
+    const state = stateOf(socket);
+    const conversationId = await authorize(socket, state, payload);
     const now = Date.now();
-    for (const [conversationId, at] of started) {
-      if (now - at < deps.timeoutMs) void typing.signal(principal, conversationId, false);
+    const last = state.started.get(conversationId);
+    if (last === undefined || now - last >= refreshMs) {
+      if (state.started.size >= MAX_REMEMBERED) state.started.clear();
+      state.started.set(conversationId, now);
+      await typing.signal(socket.data.principal, conversationId, true);
     }
-    started.clear();
+    return {};
   });
+  handlers.on("typing:stop", async (socket, payload) => {
+    const state = stateOf(socket);
+    const conversationId = await authorize(socket, state, payload);
+    if (state.started.delete(conversationId)) await typing.signal(socket.data.principal, conversationId, false);
+    return {};
+  });
+  // A closed tab stops its indicators at once instead of after the timeout.
+  handlers.onDisconnect((socket) => {
+    const state = states.get(socket);
+    if (!state) return;
+    const now = Date.now();
+    for (const [conversationId, at] of state.started) {
+      if (now - at < deps.timeoutMs) void typing.signal(socket.data.principal, conversationId, false);
+    }
+    state.started.clear();
+  });
+}
+
+interface TypingState {
+  bucket: TokenBucket;
+  /** Conversations this socket is remembered to be allowed in. */
+  allowed: Set<string>;
+  /** conversationId → when this socket's last start was relayed. */
+  started: Map<string, number>;
 }
 
 class TokenBucket {
