@@ -59,7 +59,12 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): Realtime
   const { config, bus, log, users, publish } = deps;
   // An admin's sockets also receive the support team's events: every admin acts as the team.
   const channels = new SocketChannels(bus, (p) => (p.role === "admin" ? [p.userId, SUPPORT_USER_ID] : [p.userId]));
+  // One table of handlers for every socket (socket-server.ts): a connection costs no closures.
+  const handlers = new SocketHandlers(log, (event, seconds, ok) =>
+    deps.metrics.socketAckSeconds.observe({ event, outcome: ok ? "ok" : "error" }, seconds),
+  );
   const io = createSocketServer(server, {
+    handlers,
     corsOrigins: config.CORS_ORIGINS,
     maxPayloadBytes: SOCKET_MAX_PAYLOAD_BYTES,
     channels,
@@ -85,16 +90,11 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): Realtime
     onSweepHealth: (ok, err) => (ok ? log.info("presence sweep recovered") : log.error({ err }, "presence sweep failing")),
   });
   const typingRelay = new TypingRelay(io, config.TYPING_TIMEOUT_MS);
-  // One table of handlers for every socket (socket-server.ts): a connection costs no closures.
-  const handlers = new SocketHandlers(log, (event, seconds, ok) =>
-    deps.metrics.socketAckSeconds.observe({ event, outcome: ok ? "ok" : "error" }, seconds),
-  );
   handlers.onConnect(() => deps.metrics.sockets.inc()).onDisconnect(() => deps.metrics.sockets.dec());
   conversationHandlers(handlers, { conversations: deps.conversations });
   presenceHandlers(handlers, { presence });
   typingHandlers(handlers, { typing: deps.typing, timeoutMs: config.TYPING_TIMEOUT_MS });
   messageHandlers(handlers, { messages: deps.messages, reactions: deps.reactions });
-  io.on("connection", (socket) => handlers.attach(socket));
   bus.subscribe((event, target) => {
     presence.onChatEvent(event);
     typingRelay.onEvent(event, target);
