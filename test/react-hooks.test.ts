@@ -96,7 +96,8 @@ describe("@marketchat/react", () => {
     await act(async () => {
       hello = await buyerView.result.current.send.send("Hello, is the bike still for sale?");
     });
-    expect(buyerView.result.current.thread.messages.map((m) => m.content)).toEqual(["Hello, is the bike still for sale?"]);
+    // React 18 may render the thread's new state just after act() returns: wait for the render.
+    await expect.poll(() => buyerView.result.current.thread.messages.map((m) => m.content)).toEqual(["Hello, is the bike still for sale?"]);
     expect(buyerView.result.current.send.outgoing).toEqual([]);
 
     // The seller's list and badge follow the buyer's first message.
