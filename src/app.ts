@@ -32,6 +32,7 @@ import { WebhookOutbox } from "./db/webhook-outbox.js";
 import { WebhookRepository } from "./db/webhook-repository.js";
 import { ConversationService } from "./chat/conversation-service.js";
 import { MessageService } from "./chat/message-service.js";
+import { SendBatcher } from "./chat/send-batcher.js";
 import { MarketplaceService } from "./chat/marketplace-service.js";
 import { UserService } from "./chat/user-service.js";
 import { TypingService } from "./chat/typing-service.js";
@@ -150,6 +151,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     busMessagesReceived: () => busMessages,
     pool: () => ({ total: db.pool.totalCount, idle: db.pool.idleCount, waiting: db.pool.waitingCount }),
     subscriptionsUp: () => bus.health().ok,
+    sendQueue: () => batcher.queued,
+    publishBacklog: () => messages.publishBacklog,
     ...(webhookRepo ? { webhookBacklog: () => webhookRepo.backlog() } : {}),
   });
 
@@ -180,9 +183,19 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   // One repository for messages and offers: its local mutex orders this node's sends per conversation.
   const messageRepo = new MessageRepository(db.pool, { preparedStatements: !embedded });
   const checkSendRate = localRateCheck("messages", config.RATE_LIMIT_MESSAGES, () => rateLimitedTotal.inc({ rule: "messages" }));
+  const unreadWebhookDelayMs = config.WEBHOOK_URL ? config.WEBHOOK_DELAY_MS : null;
+  // Group commit: this node's sends go to PostgreSQL in batches (README, "Sending: group commit").
+  const batcher = new SendBatcher({
+    write: (inputs) => messageRepo.appendBatch(inputs, unreadWebhookDelayMs),
+    maxBatch: config.SEND_BATCH_MAX,
+    queueLimit: config.SEND_QUEUE_LIMIT,
+    isUnavailable: isUnavailableError,
+    onBatch: (size) => metrics.sendBatchSize.observe(size),
+  });
   const messages = new MessageService({
     moderator,
     messages: messageRepo,
+    batcher,
     participants,
     conversations: conversationRepo,
     presenter,

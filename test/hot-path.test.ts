@@ -46,14 +46,18 @@ function countPublisherWrites(): () => number {
   return () => writes;
 }
 
-/** Sends release their lock after answering: wait until every pooled connection is back. */
-async function poolIdle() {
+/**
+ * Wait until nothing of an earlier request is still running: every pooled connection back and
+ * every publish (they run after the sender is answered) taken by Redis.
+ */
+async function settled() {
   const pool = app.chat.db.pool;
   await expect.poll(() => pool.totalCount - pool.idleCount).toBe(0);
+  await expect.poll(() => app.chat.messages.publishBacklog).toBe(0);
 }
 
 describe("per-message budget", () => {
-  it("a sent message costs 2 SQL statements (the locked check-and-write, the unlock) and 2 Redis SPUBLISH (one per participant's channel, one round trip)", async () => {
+  it("a sent message costs 1 SQL statement (the batch's check-and-write, here a batch of one) and 2 Redis SPUBLISH (one per participant's channel, one round trip)", async () => {
     const c = await makeConversation(app);
     const buyer = await connectSocket(url, c.buyerToken);
     const seller = await connectSocket(url, c.sellerToken);
@@ -61,7 +65,7 @@ describe("per-message budget", () => {
       // Warm-up: the first message also sends conversation:new (one more read), and caches settle.
       await emitAck(buyer, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: "warm-up" });
       await emitAck(seller, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: "warm-up" });
-      await poolIdle();
+      await settled();
       const writes = REDIS_CLUSTER_NODES ? null : countPublisherWrites();
       const before = counters();
       const n = 20;
@@ -70,10 +74,10 @@ describe("per-message budget", () => {
         const ack = await emitAck<{ ok: boolean }>(s, "message:send", { conversationId: c.conversationId, clientId: randomUUID(), content: `m${i}` });
         expect(ack.ok).toBe(true);
       }
-      // The unlock runs after the ack: wait for the last one.
-      await expect.poll(() => counters().statements - before.statements).toBe(2 * n);
+      // The publish runs after the ack: wait for the last one.
+      await expect.poll(() => counters().publish - before.publish).toBe(2 * n);
       const after = counters();
-      expect((after.publish - before.publish) / n).toBe(2);
+      expect(after.statements - before.statements).toBe(n);
       expect((after.redis - before.redis) / n).toBe(2);
       if (writes) expect(writes()).toBe(n);
     } finally {
@@ -92,20 +96,20 @@ describe("per-message budget", () => {
         return ack.data;
       };
       await send("warm-up");
-      await poolIdle();
+      await settled();
       // Short (under SPAM_MIN_CHARS once normalized) with a phone number: masked, same budget.
       let before = counters();
       expect((await send("0612345678")).flags).toEqual(["contact_info"]);
-      await expect.poll(() => counters().statements - before.statements).toBe(2);
-      expect(counters().redis - before.redis).toBe(2);
-      // Long enough to count for the spam rule: one EVALSHA before the statement, still 2 statements.
-      await poolIdle();
+      await expect.poll(() => counters().redis - before.redis).toBe(2);
+      expect(counters().statements - before.statements).toBe(1);
+      // Long enough to count for the spam rule: one EVALSHA before the statement, still 1 statement.
+      await settled();
       before = counters();
       expect((await send("Is the sofa still available this weekend?")).flags).toEqual([]);
-      await expect.poll(() => counters().statements - before.statements).toBe(2);
+      await expect.poll(() => counters().publish - before.publish).toBe(2);
       const after = counters();
       expect(after.redis - before.redis).toBe(3);
-      expect(after.publish - before.publish).toBe(2);
+      expect(after.statements - before.statements).toBe(1);
     } finally {
       buyer.close();
     }
@@ -115,28 +119,28 @@ describe("per-message budget", () => {
     const c = await makeConversation(app);
     const send = (content: string) => app.inject({ method: "POST", url: `/api/conversations/${c.conversationId}/messages`, headers: auth(c.buyerToken), payload: { clientId: randomUUID(), content } });
     expect((await send("06 12")).statusCode).toBe(201);
-    await poolIdle();
+    await settled();
     let before = counters().statements;
     expect((await send("34")).json().flags).toEqual([]);
-    await poolIdle();
-    expect(counters().statements - before).toBe(2);
+    await settled();
+    expect(counters().statements - before).toBe(1);
     before = counters().statements;
     expect((await send("56 78")).json().flags).toEqual(["contact_info"]);
-    await poolIdle();
-    expect(counters().statements - before).toBe(3);
+    await settled();
+    expect(counters().statements - before).toBe(2);
   });
 
-  it("a resend of a stored clientId costs 2 statements and publishes nothing", async () => {
+  it("a resend of a stored clientId costs 1 statement and publishes nothing", async () => {
     const c = await makeConversation(app);
     const body = { clientId: randomUUID(), content: "once" };
     const send = () => app.inject({ method: "POST", url: `/api/conversations/${c.conversationId}/messages`, headers: auth(c.buyerToken), payload: body });
     expect((await send()).statusCode).toBe(201);
-    await poolIdle();
+    await settled();
     const before = counters();
     expect((await send()).statusCode).toBe(200);
-    await poolIdle();
+    await settled();
     const after = counters();
-    expect(after.statements - before.statements).toBe(2);
+    expect(after.statements - before.statements).toBe(1);
     expect(after.publish - before.publish).toBe(0);
   });
 });

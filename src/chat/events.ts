@@ -23,6 +23,12 @@ export type ChatEvent =
       recipientId: string;
       /** Set on a conversation's first message: the seller's view, sent as conversation:new. */
       opened: { userId: string; conversation: ConversationView } | null;
+      /**
+       * When the conversation's previous message was stored (null for seq 1; absent where the
+       * writer does not say): lets delivering nodes tell whether it may still be on its way
+       * (realtime/seq-orderer.ts).
+       */
+      previousAt?: string | null;
     }
   | { type: "message.updated"; to: string[]; message: MessageView; original?: string | null }
   | { type: "message.deleted"; to: string[]; payload: MessageDeletedPayload }

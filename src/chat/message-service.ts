@@ -5,7 +5,8 @@ import type { ConversationRepository } from "../db/conversation-repository.js";
 import type { ConversationLock, MessageRepository, SendContext } from "../db/message-repository.js";
 import type { ParticipantRepository } from "../db/participant-repository.js";
 import { AppError, notFound, invalid, forbidden, conflict, listingDeleted, bannedAccount, messageUnsent } from "../errors/errors.js";
-import type { PublishEvent } from "./events.js";
+import type { ChatEvent, PublishEvent } from "./events.js";
+import type { SendBatcher } from "./send-batcher.js";
 import type { Presenter } from "./presenter.js";
 import { messageFor, userViewer, viewerOf } from "./message-visibility.js";
 import { moderationRefusal, type Review, type SendModerator } from "./send-moderation.js";
@@ -23,6 +24,8 @@ import { withTimeout } from "../util/with-timeout.js";
 
 export interface MessageServiceDeps {
   messages: MessageRepository;
+  /** This node's group commit of sends (send-batcher.ts). */
+  batcher: Pick<SendBatcher, "submit">;
   participants: ParticipantRepository;
   conversations: ConversationRepository;
   presenter: Presenter;
@@ -46,6 +49,10 @@ export class MessageService {
   /**
    * Sends a message. `created: false` means this clientId was already stored: the stored message
    * is returned and nothing is delivered again.
+   *
+   * The send joins this node's next batch (send-batcher.ts); once the batch is committed the
+   * sender is answered and the message is published in the background, holding no lock: the
+   * delivering nodes keep the seq order (realtime/seq-orderer.ts, README "Ordering").
    */
   async send(caller: Principal, input: unknown): Promise<{ message: MessageView; created: boolean }> {
     const req = parse(sendMessageInput, input);
@@ -55,7 +62,11 @@ export class MessageService {
       throw invalid("content: a message needs text or attachments");
     }
     this.deps.checkSendRate?.(caller.userId);
-    const { messages, presenter, moderator } = this.deps;
+    if (this.publishing.size >= PUBLISH_BACKLOG_LIMIT) {
+      // Redis is not taking publishes: stop storing what could not be delivered live either.
+      throw new AppError("unavailable", "Messages cannot be delivered right now; retry shortly", 1_000);
+    }
+    const { presenter, moderator } = this.deps;
     const text = content === null || content.trim() === "" ? null : content;
     const review = await moderator.reviewSend(caller, {
       conversationId: req.conversationId,
@@ -64,7 +75,7 @@ export class MessageService {
       attachmentIds,
       replyToId: req.replyToId ?? null,
     });
-    const outcome = await messages.append({
+    const { outcome, merged } = await this.deps.batcher.submit({
       conversationId: req.conversationId,
       senderId: caller.userId,
       admin: caller.role === "admin",
@@ -75,29 +86,46 @@ export class MessageService {
       moderation: review.plan,
       unreadWebhookDelayMs: this.deps.unreadWebhookDelayMs ?? null,
     });
-    if (!outcome) throw notFound("conversation");
-    try {
-      if (outcome.kind === "existing") return { message: presenter.message(outcome.message, viewerOf(caller)), created: false };
-      if (outcome.kind === "refused") throw refusal(outcome.context, attachmentIds, review);
-      const { context } = outcome;
-      const stored = await moderator.afterStore(outcome.lock.client, outcome.message, context, review);
-      this.deps.onStored?.();
-      const shared = presenter.shared(stored);
-      // The other side: the seller (or the team), or the buyer when the seller or an admin wrote.
-      const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
-      // A conversation's first message opens it for the other side: the seller of a listing
-      // conversation (the buyer writes first there), the team or the user of a support one.
+    if (outcome.kind === "not_found") throw notFound("conversation");
+    if (outcome.kind === "existing") return { message: presenter.message(outcome.message, viewerOf(caller)), created: false };
+    if (outcome.kind === "refused") throw refusal(outcome.context, attachmentIds, review);
+    // Another attempt of this clientId (a retry while the first was queued) wrote it: answer as a repeat.
+    if (merged) return { message: presenter.message(outcome.message, viewerOf(caller)), created: false };
+    const { context } = outcome;
+    const stored = await moderator.afterStore(null, outcome.message, context, review);
+    this.deps.onStored?.();
+    const shared = presenter.shared(stored);
+    // The other side: the seller (or the team), or the buyer when the seller or an admin wrote.
+    const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
+    // A conversation's first message opens it for the other side: the seller of a listing
+    // conversation (the buyer writes first there), the team or the user of a support one.
+    const opened =
+      stored.seq === 1 ? { userId: recipientId, conversation: await this.conversationFor(recipientId, stored.conversationId) } : null;
+    this.publishInBackground({
+      type: "message.created",
+      to: [context.buyerId, context.sellerId],
+      ...shared,
+      recipientId,
+      opened,
+      previousAt: outcome.previousAt?.toISOString() ?? null,
+    });
+    return { message: messageFor(shared, viewerOf(caller)), created: true };
+  }
+
+  /**
+   * Messages of a conversation that a delivering node is missing (seq-orderer.ts): those with
+   * afterSeq < seq < beforeSeq, stored at or after `since`, as the events their senders published.
+   */
+  async missing(conversationId: string, afterSeq: number, beforeSeq: number, since: Date | null) {
+    const found = await this.deps.messages.between(conversationId, afterSeq, beforeSeq, since);
+    const events: Extract<ChatEvent, { type: "message.created" }>[] = [];
+    for (const { message, buyerId, sellerId } of found) {
+      const recipientId = message.senderId === null || message.senderId === sellerId ? buyerId : sellerId;
       const opened =
-        stored.seq === 1
-          ? { userId: recipientId, conversation: await this.conversationFor(recipientId, stored.conversationId, outcome.lock) }
-          : null;
-      await this.publishSafely({ type: "message.created", to: [context.buyerId, context.sellerId], ...shared, recipientId, opened });
-      return { message: messageFor(shared, viewerOf(caller)), created: true };
-    } finally {
-      // Not awaited: the message is stored and published, so the sender's ack need not wait for
-      // the unlock's round trip. The next send into this conversation still waits for it.
-      this.unlockInBackground(outcome.lock);
+        message.seq === 1 ? { userId: recipientId, conversation: await this.conversationFor(recipientId, conversationId) } : null;
+      events.push({ type: "message.created", to: [buyerId, sellerId], ...this.deps.presenter.shared(message), recipientId, opened });
     }
+    return events;
   }
 
   async edit(caller: Principal, input: unknown): Promise<MessageView> {
@@ -229,8 +257,8 @@ export class MessageService {
     }
   }
 
-  private async conversationFor(userId: string, conversationId: string, lock: ConversationLock) {
-    const record = await this.deps.conversations.findForUser(userId, conversationId, lock);
+  private async conversationFor(userId: string, conversationId: string) {
+    const record = await this.deps.conversations.findForUser(userId, conversationId);
     return this.deps.presenter.conversation(record!, userViewer(userId));
   }
 
@@ -246,16 +274,23 @@ export class MessageService {
     }
   }
 
-  private readonly pendingUnlocks = new Set<Promise<void>>();
+  /** Publishes not yet answered by Redis (bounded: PUBLISH_BACKLOG_LIMIT). */
+  private readonly publishing = new Set<Promise<void>>();
 
-  private unlockInBackground(lock: ConversationLock): void {
-    const done = this.unlock(lock).finally(() => this.pendingUnlocks.delete(done));
-    this.pendingUnlocks.add(done);
+  /** Publishes after the sender was answered: a stalled Redis holds no lock and no connection. */
+  private publishInBackground(event: Parameters<PublishEvent>[0]): void {
+    const done = this.publishSafely(event).finally(() => this.publishing.delete(done));
+    this.publishing.add(done);
   }
 
-  /** Waits for unlocks still running after their sends were answered (shutdown). */
+  /** Publishes still waiting for Redis (metrics). */
+  get publishBacklog(): number {
+    return this.publishing.size;
+  }
+
+  /** Waits for publishes still running after their sends were answered (shutdown). */
   async drain(): Promise<void> {
-    await Promise.allSettled([...this.pendingUnlocks]);
+    await Promise.allSettled([...this.publishing]);
   }
 
   private async unlock(lock: ConversationLock): Promise<void> {
@@ -264,6 +299,11 @@ export class MessageService {
 }
 
 const PUBLISH_TIMEOUT_MS = 2_000;
+/**
+ * Publishes waiting for Redis beyond which sends are answered `unavailable`: during a Redis outage
+ * a node keeps storing (clients are answered) until this many messages wait to go out.
+ */
+const PUBLISH_BACKLOG_LIMIT = 5_000;
 
 /**
  * Why a send stored nothing, as the contract's error, checked in this order. Mirrors the `ok`

@@ -81,11 +81,11 @@ export class SendModerator {
   }
 
   /**
-   * After the statement stored the message, under the conversation's lock and before it is
-   * published: a number split over this and the sender's previous messages. Returns the message
+   * After the message was stored and before it is published: a number split over this and the
+   * sender's previous messages (context.recent). Returns the message
    * as it must be published (amended when one was found).
    */
-  async afterStore(client: pg.PoolClient, stored: MessageRecord, context: SendContext, review: Review): Promise<MessageRecord> {
+  async afterStore(client: pg.PoolClient | null, stored: MessageRecord, context: SendContext, review: Review): Promise<MessageRecord> {
     const { policy } = this.options;
     const senderId = stored.senderId;
     if (policy === "off" || review.text === null || senderId === null || review.plan?.applied.block) return stored;

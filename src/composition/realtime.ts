@@ -24,9 +24,15 @@ import { conversationHandlers } from "../realtime/handlers/conversation-handlers
 import { messageHandlers } from "../realtime/handlers/message-handlers.js";
 import { presenceHandlers } from "../realtime/handlers/presence-handlers.js";
 import { typingHandlers } from "../realtime/handlers/typing-handlers.js";
+import { SeqOrderer } from "../realtime/seq-orderer.js";
 import { SocketChannels } from "../realtime/socket-channels.js";
 import { createSocketServer, SocketHandlers } from "../realtime/socket-server.js";
 import { TypingRelay } from "../realtime/typing-relay.js";
+
+/** A previous message older than this was surely published already: nothing to wait for. */
+const ORDER_RECENT_MS = 10_000;
+/** (user, conversation) pairs whose delivered seq a node remembers. */
+const ORDER_MAX_ENTRIES = 200_000;
 
 /** Largest socket message accepted; bigger ones close the connection (engine.io). */
 const SOCKET_MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
@@ -58,7 +64,23 @@ export interface Realtime {
 export function attachRealtime(server: HttpServer, deps: RealtimeDeps): Realtime {
   const { config, bus, log, users, publish } = deps;
   // An admin's sockets also receive the support team's events: every admin acts as the team.
-  const channels = new SocketChannels(bus, (p) => (p.role === "admin" ? [p.userId, SUPPORT_USER_ID] : [p.userId]));
+  const channels = new SocketChannels(
+    bus,
+    (p) => (p.role === "admin" ? [p.userId, SUPPORT_USER_ID] : [p.userId]),
+    (user, here) => (here ? order.joined(user) : order.left(user)),
+  );
+  // Messages reach this node's sockets in seq order whichever node published them (README, "Ordering").
+  const order = new SeqOrderer({
+    holdMs: config.DELIVERY_GAP_WAIT_MS,
+    recentMs: ORDER_RECENT_MS,
+    maxEntries: ORDER_MAX_ENTRIES,
+    deliver: (event, target) => deliver(io, channels, event, target, (userId) => users.forget(userId)),
+    fetch: (conversationId, after, before, since) => deps.messages.missing(conversationId, after, before, since),
+    onError: deps.onBackgroundError,
+    onHeld: () => deps.metrics.deliveryOrder.inc({ outcome: "held" }),
+    onFetched: (n) => deps.metrics.deliveryOrder.inc({ outcome: "fetched" }, n),
+    onDropped: () => deps.metrics.deliveryOrder.inc({ outcome: "dropped" }),
+  });
   // One table of handlers for every socket (socket-server.ts): a connection costs no closures.
   const handlers = new SocketHandlers(log, (event, seconds, ok) =>
     deps.metrics.socketAckSeconds.observe({ event, outcome: ok ? "ok" : "error" }, seconds),
@@ -98,7 +120,8 @@ export function attachRealtime(server: HttpServer, deps: RealtimeDeps): Realtime
   bus.subscribe((event, target) => {
     presence.onChatEvent(event);
     typingRelay.onEvent(event, target);
-    deliver(io, channels, event, target, (userId) => users.forget(userId));
+    if (target === null) deliver(io, channels, event, target, (userId) => users.forget(userId));
+    else order.accept(event, target);
     // user.banned is handled by deliver() (it also disconnects); an unban only drops the cache.
     if (event.type === "user.unbanned") users.forget(event.userId);
   });

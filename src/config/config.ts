@@ -127,6 +127,13 @@ const schema = z.object({
   UPLOADS_IN_FLIGHT_PER_USER: int(0, 1000).default(3),
   // Webhooks (README, "Webhooks"): delivery timing and retries.
   WEBHOOK_DELAY_MS: int(0, 24 * 3_600_000).default(30_000),
+  // Group commit (README, "Sending: group commit"): most sends in one batch statement, most sends
+  // waiting on a node before it answers `unavailable`.
+  SEND_BATCH_MAX: int(1, 1000).default(256),
+  SEND_QUEUE_LIMIT: int(1, 1_000_000).default(10_000),
+  // Delivery in seq order (README, "Ordering"): how long a message after a gap waits for the
+  // missing one before the node fetches it.
+  DELIVERY_GAP_WAIT_MS: int(1, 60_000).default(250),
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
   WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(10),
   WEBHOOK_RETRY_BASE_MS: int(10, 24 * 3_600_000).default(30_000),

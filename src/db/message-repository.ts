@@ -17,6 +17,7 @@ import { KeyedMutex } from "./keyed-mutex.js";
 import type { FlagDraft, SendModeration } from "./moderation-flag-repository.js";
 import { BLOCKED_SQL, VISIBLE_SQL } from "./access-sql.js";
 import { ConversationLock, statement } from "./conversation-lock.js";
+import { SEND_BATCH_SQL, type BatchItemJson } from "./send-batch-sql.js";
 import {
   CONTACT_POLICY_APPLIES_SQL,
   INSERT_FLAGS_SQL,
@@ -95,6 +96,29 @@ export type SendOutcome =
   | { kind: "stored"; lock: ConversationLock; message: MessageRecord; context: SendContext }
   | { kind: "existing"; lock: ConversationLock; message: MessageRecord }
   | { kind: "refused"; lock: ConversationLock; context: SendContext };
+
+/**
+ * What one item of a batch came to (appendBatch). Nothing is held: the batch's statement is its
+ * own transaction and ordering is kept by seq at the delivering nodes (README, "Ordering").
+ */
+export type BatchOutcome =
+  | {
+      kind: "stored";
+      message: MessageRecord;
+      context: SendContext;
+      /** When the conversation's previous message was stored (null for seq 1): delivery ordering. */
+      previousAt: Date | null;
+    }
+  | { kind: "existing"; message: MessageRecord }
+  | { kind: "refused"; context: SendContext }
+  /** The conversation is not the sender's to write in. */
+  | { kind: "not_found" };
+
+/** Most messages one gap fetch returns (a gap that long is a client's catch-up, not a reorder). */
+const GAP_FETCH_LIMIT = 500;
+
+/** How many times a batch is run again after another writer's commit made it fail as a whole. */
+const BATCH_RETRIES = 3;
 
 export interface MessageAccess {
   message: MessageRecord;
@@ -230,6 +254,58 @@ export class MessageRepository {
     return { kind: "refused", lock, context };
   }
 
+  /**
+   * Sends in one statement (send-batch-sql.ts), one outcome per input in the same order. Inputs
+   * must not repeat a (conversation, sender, clientId) nor share an attachment (the batcher keeps
+   * those apart). Offers are not batched (append()).
+   *
+   * A clientId committed by another node after the statement's snapshot fails the statement on
+   * its unique key, and a lock cycle with a writer that does not lock in id order fails it as a
+   * deadlock: either way nothing was written, and the batch runs again on a new snapshot.
+   */
+  async appendBatch(inputs: readonly SendInput[], unreadWebhookDelayMs: number | null): Promise<BatchOutcome[]> {
+    const items: BatchItemJson[] = inputs.map((input, n) => ({
+      n,
+      conversation_id: input.conversationId,
+      sender_id: input.senderId,
+      admin: input.admin,
+      client_id: input.clientId,
+      content: input.content,
+      reply_to_id: input.replyToId,
+      attachment_ids: input.attachmentIds,
+      moderation: input.moderation,
+    }));
+    const params = [JSON.stringify(items), unreadWebhookDelayMs];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { rows } = await this.pool.query<BatchRow>(statement(this.prepared, "chat_send_batch", SEND_BATCH_SQL, params));
+        return toBatchOutcomes(rows, inputs);
+      } catch (err) {
+        const retry = isUniqueViolation(err, "messages_conversation_id_sender_id_client_id_key") || isDeadlock(err);
+        if (!retry || attempt >= BATCH_RETRIES) throw err;
+      }
+    }
+  }
+
+  /**
+   * A conversation's messages with afterSeq < seq < beforeSeq (at or after `since` when given),
+   * in seq order, with the conversation's two participants: what a delivering node missed.
+   */
+  async between(
+    conversationId: string,
+    afterSeq: number,
+    beforeSeq: number,
+    since: Date | null,
+  ): Promise<{ message: MessageRecord; buyerId: string; sellerId: string }[]> {
+    const { rows } = await this.pool.query<MessageRow & { buyer_id: string; seller_id: string }>(
+      `SELECT ${MESSAGE_COLUMNS}, c.buyer_id, c.seller_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+       WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq < $3 AND ($4::timestamptz IS NULL OR m.created_at >= $4)
+       ORDER BY m.seq LIMIT ${GAP_FETCH_LIMIT}`,
+      [conversationId, afterSeq, beforeSeq, since],
+    );
+    return rows.map((r) => ({ message: toMessageRecord(r), buyerId: r.buyer_id, sellerId: r.seller_id }));
+  }
+
   /** Messages by id as they are now (unsent: tombstones), in no particular order; unknown ids are left out. */
   async findByIds(ids: readonly string[]): Promise<MessageRecord[]> {
     if (ids.length === 0) return [];
@@ -347,6 +423,53 @@ export class MessageRepository {
     const { rows } = await this.pool.query<MessageRow>(sql, params);
     return rows.map(toMessageRecord);
   }
+}
+
+interface BatchRow extends Omit<SendRow, "conversation_id" | "buyer_id" | "seller_id"> {
+  n: number;
+  conversation_id: string | null;
+  buyer_id: string | null;
+  seller_id: string | null;
+  previous_at: Date | string | null;
+}
+
+function isDeadlock(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === "40P01";
+}
+
+/**
+ * The batch's rows as outcomes. `recent` (the two messages before each one, for numbers split
+ * over consecutive messages) is read once per conversation before the batch; the batch's own
+ * earlier messages in that conversation are added here.
+ */
+function toBatchOutcomes(rows: BatchRow[], inputs: readonly SendInput[]): BatchOutcome[] {
+  const recentBy = new Map<string, SendContext["recent"]>();
+  return rows.map((row): BatchOutcome => {
+    if (row.conversation_id === null) return { kind: "not_found" };
+    let recent = recentBy.get(row.conversation_id);
+    if (!recent) recentBy.set(row.conversation_id, (recent = [...(row.recent ?? [])]));
+    const context: SendContext = {
+      buyerId: row.buyer_id!,
+      sellerId: row.seller_id!,
+      listingStatus: row.listing_status,
+      senderBanned: row.sender_banned,
+      blocked: row.blocked,
+      existing: row.existing ? toMessageRecord(row.existing) : null,
+      replyOk: row.reply_ok,
+      attachments: row.attachments,
+      recent: recent.slice(-2),
+      contactPolicyApplies: row.contact_policy_applies,
+      moderationBlocked: row.moderation_blocked,
+    };
+    if (row.inserted) {
+      const input = inputs[row.n]!;
+      recent.push({ senderId: input.senderId, content: input.content });
+      const previousAt = row.previous_at === null ? null : new Date(row.previous_at);
+      return { kind: "stored", message: toMessageRecord(row.inserted), context, previousAt };
+    }
+    if (context.existing) return { kind: "existing", message: context.existing };
+    return { kind: "refused", context };
+  });
 }
 
 interface SendRow {

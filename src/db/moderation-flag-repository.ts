@@ -66,16 +66,16 @@ export class ModerationFlagRepository {
 
   /**
    * A number completed over several messages, found once the message was stored: masks or flags
-   * it and records it, on the connection that still holds the conversation's lock (before the
-   * message is published). Returns the message as it is now.
+   * it and records it, before the message is published (on the offer path, on the connection that
+   * holds the conversation's lock; null: any pooled connection). Returns the message as it is now.
    */
   async amendStored(
-    client: pg.PoolClient,
+    client: pg.PoolClient | null,
     messageId: string,
     effect: { flags: string[]; masked: string | null },
     flag: FlagDraft & { conversationId: string; senderId: string },
   ): Promise<MessageRecord> {
-    const { rows } = await client.query<MessageRow>(
+    const { rows } = await (client ?? this.pool).query<MessageRow>(
       `WITH f AS (
          INSERT INTO moderation_flags (rule, action, conversation_id, sender_id, message_id, kinds, spans, reason)
          VALUES ($4::flag_rule, $5::flag_action, $6, $7, $1, $8::text[], $9::jsonb, $10)

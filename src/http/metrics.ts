@@ -11,6 +11,10 @@ export interface Metrics {
   webhookAttempts: Counter<"outcome">;
   /** Time from a socket event's arrival to its ack, by event and outcome. */
   socketAckSeconds: Histogram<"event" | "outcome">;
+  /** Sends per batch written (group commit, chat/send-batcher.ts). */
+  sendBatchSize: Histogram;
+  /** Delivery ordering (realtime/seq-orderer.ts): messages held for a gap, fetched to fill one, repeats dropped. */
+  deliveryOrder: Counter<"outcome">;
 }
 
 /** What the node reads its gauges and counters from at each scrape. */
@@ -22,6 +26,9 @@ export interface MetricSources {
   pool: () => { total: number; idle: number; waiting: number };
   /** Whether the event subscriptions are live (subscriber connections up, channels restored). */
   subscriptionsUp: () => boolean;
+  /** Sends waiting for this node's next batch, and published messages waiting for Redis. */
+  sendQueue?: () => number;
+  publishBacklog?: () => number;
   /** Webhook rows not yet delivered or given up; absent when webhooks are off. */
   webhookBacklog?: () => Promise<number>;
 }
@@ -81,6 +88,16 @@ export function createMetrics(nodeId: string, sources: MetricSources): Metrics {
       this.set(sources.subscriptionsUp() ? 1 : 0);
     },
   });
+  new Gauge({
+    name: "marketchat_send_queue",
+    help: "Sends waiting for this node's next batch write (batch) and stored messages waiting for Redis to take their publish (publish)",
+    labelNames: ["queue"],
+    registers: [registry],
+    collect() {
+      this.set({ queue: "batch" }, sources.sendQueue?.() ?? 0);
+      this.set({ queue: "publish" }, sources.publishBacklog?.() ?? 0);
+    },
+  });
   const webhookBacklog = sources.webhookBacklog;
   if (webhookBacklog) {
     new Gauge({
@@ -109,6 +126,18 @@ export function createMetrics(nodeId: string, sources: MetricSources): Metrics {
       help: "Time from a socket event's arrival to its ack, by event and outcome (ok, error)",
       labelNames: ["event", "outcome"],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    sendBatchSize: new Histogram({
+      name: "marketchat_send_batch_size",
+      help: "Sends written per batch statement (group commit)",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
+    deliveryOrder: new Counter({
+      name: "marketchat_delivery_order_total",
+      help: "Delivery in seq order: messages held for a missing seq (held), fetched to fill a gap (fetched), repeats dropped (dropped)",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
     sockets: new Gauge({ name: "marketchat_sockets_connected", help: "Socket.IO connections on this node", registers: [registry] }),

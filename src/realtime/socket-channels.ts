@@ -14,9 +14,14 @@ export class SocketChannels {
   /** user → users whose rooms share sockets with its room → how many sockets (multi-channel sockets only). */
   private readonly overlaps = new Map<string, Map<string, number>>();
 
+  /** Sockets on this node per user channel. */
+  private readonly sockets = new Map<string, number>();
+
   constructor(
     private readonly bus: Pick<EventBus<unknown>, "join" | "leave">,
     private readonly channelsOf: (principal: Principal) => readonly string[] = (p) => [p.userId],
+    /** A user's first socket arrived on this node (true), or their last one left (false). */
+    private readonly onPresence: (user: string, here: boolean) => void = () => undefined,
   ) {}
 
   /**
@@ -28,12 +33,14 @@ export class SocketChannels {
     const users = [...new Set(this.channelsOf(socket.data.principal))];
     socket.data.channels = users;
     this.overlap(users, 1);
+    this.count(users, 1);
     let attached = true;
     const detach = () => {
       if (!attached) return;
       attached = false;
       for (const user of users) this.bus.leave(user);
       this.overlap(users, -1);
+      this.count(users, -1);
     };
     // on, not once: each is emitted once at most, and once() adds a wrapper per socket.
     socket.on("disconnect", detach);
@@ -70,6 +77,16 @@ export class SocketChannels {
       if (shared.has(user)) rooms.push(userRoom(user));
     }
     return rooms;
+  }
+
+  private count(users: string[], delta: 1 | -1): void {
+    for (const user of users) {
+      const n = (this.sockets.get(user) ?? 0) + delta;
+      if (n > 0) this.sockets.set(user, n);
+      else this.sockets.delete(user);
+      if (n === 1 && delta === 1) this.onPresence(user, true);
+      if (n === 0) this.onPresence(user, false);
+    }
   }
 
   private overlap(users: string[], delta: 1 | -1): void {
