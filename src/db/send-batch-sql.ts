@@ -110,7 +110,7 @@ WITH i AS MATERIALIZED (
 ), mi AS (
   -- Each stored message beside its item.
   SELECT m.*, ok.n, ok.actor, ok.attachment_ids, ok.kind AS conversation_kind, ok.buyer_id, ok.seller_id,
-         CASE WHEN ok.rank = 1 THEN c.prior_activity ELSE c.last_activity_at END AS previous_at
+         CASE WHEN ok.rank > 1 THEN c.last_activity_at WHEN c.base_seq > 0 THEN c.prior_activity END AS previous_at
   FROM m JOIN ok ON ok.cid = m.conversation_id AND ok.sender_id = m.sender_id AND ok.client_id = m.client_id
   JOIN c ON c.id = m.conversation_id
 ), pointer AS (
