@@ -663,7 +663,7 @@ describe("embedded mode (PGlite, one node)", () => {
 });
 
 describe("cost", () => {
-  it("an offer costs what a message costs (2 statements: the send statement, the unlock); a decision 1; a counter 4 (the offer is read first for its conversation and side, and its message after, for message:updated)", async () => {
+  it("an offer costs 2 statements (the send statement, the unlock), a message 1 (its batch); a decision 1; a counter 4 (the offer is read first for its conversation and side, and its message after, for message:updated)", async () => {
     const env = await createTestEnv();
     const { app } = await startApp(env);
     try {
@@ -679,7 +679,7 @@ describe("cost", () => {
       expect((await inject("POST", `/api/conversations/${id}/messages`, token("cost-seller"), { clientId: randomUUID(), content: "hello" })).status).toBe(201);
       const pool = app.chat.db.pool;
       const cost = async (action: () => Promise<{ status: number; body: { offer?: Offer } }>) => {
-        // Message sends unlock after answering: count from and to a pool with nothing checked out.
+        // Count from and to a pool with nothing checked out.
         await expect.poll(() => pool.totalCount - pool.idleCount).toBe(0);
         const before = app.chat.db.statementCount();
         const res = await action();
@@ -693,7 +693,7 @@ describe("cost", () => {
       const accepted = await cost(() => inject("POST", `/api/offers/${countered.res.body.offer!.id}/accept`, token("cost-buyer")));
       expect([accepted.res.status, accepted.statements]).toEqual([200, 1]);
       const text = await cost(() => inject("POST", `/api/conversations/${id}/messages`, token("cost-buyer"), { clientId: randomUUID(), content: "deal" }));
-      expect([text.res.status, text.statements]).toEqual([201, 2]);
+      expect([text.res.status, text.statements]).toEqual([201, 1]);
     } finally {
       await app.close();
       await env.close();

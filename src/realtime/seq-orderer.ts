@@ -173,5 +173,9 @@ export class SeqOrderer {
   }
 }
 
-/** Node clocks and PostgreSQL's are assumed this close (NTP keeps them closer). */
-const CLOCK_MARGIN_MS = 100;
+/**
+ * Allowance between this node's clock and PostgreSQL's (whose now() stamps messages). None: a
+ * message stored just before a user's socket arrived must not be pushed to it as new (the client
+ * fetched it when it connected), and NTP keeps the clocks of one deployment within milliseconds.
+ */
+const CLOCK_MARGIN_MS = 0;
