@@ -1,14 +1,17 @@
 // `npm run bench [-- --quick] [--profile] [--nodes N] [--pairs N] [--sockets N] [--loadgens N]
-//                  [--pool N] [--skip a,b] [--no-png]`
+//                  [--pool N] [--skip a,b] [--hot] [--no-png]`
 //
 // Starts its own cluster (real PostgreSQL and Redis: a fresh database migrated with the service's
 // migrator and a Redis prefix of its own, both removed at the end), its load generators in child
 // processes, and the reference programs beside it, then measures on this machine:
 //   - throughput and latency of the service at stepped offered load, with every delivery checked;
 //   - idle connections: RSS per socket and connects per second;
-//   - per-message cost: SQL statements and Redis commands;
+//   - per-message cost: SQL statements and Redis commands; at each offered rate, SQL statements per
+//     stored message and the sizes of the batches the nodes wrote (group commit), from /metrics;
+//   - a hot conversation (both participants, on two nodes, at a high rate) beside moderate load;
 //   - the same traffic through (a) bare Socket.IO + Redis adapter, (b) the per-message SQL alone,
-//     (c) a tutorial-style Prisma + Socket.IO server — and prints the service's figures as ratios.
+//     (c) a tutorial-style Prisma + Socket.IO server — and prints the service's figures as ratios;
+//     (b) once per message and, when MessageRepository.appendBatch exists, once per batch.
 // Output: a table on stdout, JSON and an SVG chart under bench/results/. Exits 1 if any delivery
 // of the service was lost, duplicated or out of order (never because of a timing figure).
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
@@ -18,6 +21,9 @@ import { startNode, type NodeProcess } from "../test/support/cluster.js";
 import { TEST_SECRET } from "../test/support/tokens.js";
 import type { BenchPair, Integrity } from "./load/chat-load-worker.js";
 import type { DatabaseRunRequest, DatabaseRunResult } from "./reference/database-worker.js";
+import { BATCH_MISSING, hasAppendBatch } from "./reference/database-writes.js";
+import { runHotConversation } from "./scenarios/hot-conversation.js";
+import { scrapeReferenceCounters, scrapeServiceCounters } from "./support/server-counters.js";
 import { OptionError, USAGE, parseOptions, plan, type Options } from "./cli/options.js";
 import { buildSummary, chart, printReport } from "./report/summary.js";
 import { round, type DatabaseResult, type RunResults, type SystemResult } from "./report/results.js";
@@ -86,7 +92,16 @@ async function main(): Promise<number> {
   const servers: NodeProcess[] = [];
   const workers: Worker[] = [];
   let profileWindow: [number, number] | null = null;
-  const results: RunResults = { service: null, transport: null, naive: null, database: null, connections: null, upload: null };
+  const results: RunResults = {
+    service: null,
+    transport: null,
+    naive: null,
+    database: null,
+    databaseBatched: null,
+    hot: null,
+    connections: null,
+    upload: null,
+  };
 
   try {
     // --- processes: the service's nodes and the reference servers start together -------------
@@ -110,33 +125,47 @@ async function main(): Promise<number> {
       BENCH_NODE_INDEX: String(i),
       BENCH_NODE_COUNT: String(opts.nodes),
     });
-    const [serviceNodes, transportNodes, naiveNodes, loadgens] = await Promise.all([
+    const [serviceNodes, transportNodes, naiveNodes, loadgens, hotWorkers] = await Promise.all([
       startGroup("node", undefined, () => ({})),
       opts.skip.has("transport") && opts.connectionsOn !== "transport"
         ? Promise.resolve([])
         : startGroup("transport", "bench/reference/transport-server.ts", refEnv("transport")),
       opts.skip.has("naive") ? Promise.resolve([]) : startGroup("naive", "bench/reference/naive-server.ts", refEnv("naive")),
       Promise.all(Array.from({ length: opts.loadgens }, (_, i) => spawnWorker("bench/load/chat-load-worker.ts", `loadgen-${i + 1}`))),
+      // The hot conversation's sockets live in a load generator of their own: its latency and its
+      // delivery check are then its own, apart from the other pairs'.
+      opts.hot ? Promise.all([spawnWorker("bench/load/chat-load-worker.ts", "loadgen-hot")]) : Promise.resolve([]),
     ]);
     servers.push(...serviceNodes, ...transportNodes, ...naiveNodes);
-    workers.push(...loadgens);
+    workers.push(...loadgens, ...hotWorkers);
     log(`[${elapsed()}] started ${servers.length} server processes and ${loadgens.length} load generator(s)`);
 
     // One set of conversations for every system: the references write into them only after the
     // service's delivery check (the naive server's seq values start far above the service's).
+    const tag = `bench-${Date.now().toString(36)}`;
     const pairs = await seedPairs(
       serviceNodes.map((n) => n.url),
-      `bench-${Date.now().toString(36)}`,
+      tag,
       opts.pairs,
     );
-    log(`[${elapsed()}] seeded ${pairs.length} conversations over HTTP`);
+    const hotPair = opts.hot ? (await seedPairs([serviceNodes[0]!.url], `${tag}-hot`, 1))[0]! : null;
+    log(`[${elapsed()}] seeded ${pairs.length}${hotPair ? " + 1 hot" : ""} conversations over HTTP`);
 
-    const sut = (kind: SystemResult["system"], label: string, nodes: NodeProcess[]): SystemUnderTest => ({
-      kind,
-      label,
-      urls: nodes.map((n) => n.url),
-      pids: Object.fromEntries(nodes.map((n, i) => [`${label}-${i + 1}`, n.child.pid!])),
-    });
+    const sut = (kind: SystemResult["system"], label: string, nodes: NodeProcess[]): SystemUnderTest => {
+      const urls = nodes.map((n) => n.url);
+      return {
+        kind,
+        label,
+        urls,
+        pids: Object.fromEntries(nodes.map((n, i) => [`${label}-${i + 1}`, n.child.pid!])),
+        // The transport reference has no database: nothing to count.
+        ...(kind === "service"
+          ? { counters: () => scrapeServiceCounters(urls) }
+          : kind === "naive"
+            ? { counters: () => scrapeReferenceCounters(urls) }
+            : {}),
+      };
+    };
 
     // --- the service: ladder, per-message cost, delivery check --------------------------------
     const service = sut("service", "service", serviceNodes);
@@ -146,6 +175,21 @@ async function main(): Promise<number> {
     results.service.cost = opts.skip.has("cost")
       ? null
       : await costOf(loadgens, service, env, p, () => serviceStatements(service.urls));
+    if (hotPair && hotWorkers[0]) {
+      results.hot = await runHotConversation({
+        hotWorker: hotWorkers[0],
+        loadgens,
+        sut: service,
+        pair: hotPair,
+        content: MESSAGE_TEXT,
+        rate: opts.hotRate,
+        backgroundRate: opts.hotBackground,
+        ...p.hot,
+        verifyIdleMs: p.verifyIdleMs,
+        log,
+      });
+      if (opts.nodes < 2) notes.push("hot conversation: one node, so buyer and seller share it (no cross-node deliveries)");
+    }
     results.service.integrity = await verifyDelivery(loadgens, p.verifyIdleMs);
     await Promise.all(loadgens.map((w) => w.call("close")));
     logIntegrity(results.service.integrity);
@@ -180,11 +224,20 @@ async function main(): Promise<number> {
 
     // --- reference (b): the database alone -----------------------------------------------------
     if (!opts.skip.has("database")) {
-      results.database = await databaseCeiling(env, pairs, opts, p.databaseMs);
-      log(
-        `  database   ${results.database.perSec} messages/s (${results.database.processes} × ${results.database.concurrency} concurrent), ` +
-          `p50 ${results.database.latency.p50} p99 ${results.database.latency.p99} ms, ${results.database.statementsPerMessage} statements/message`,
-      );
+      const perMessage = await databaseCeiling(env, pairs, opts, p.databaseMs, null);
+      if ("skipped" in perMessage) throw new Error(`database ceiling: ${perMessage.skipped}`);
+      results.database = perMessage;
+      logDatabase("database", perMessage);
+      // The batched statement (group commit) as the ceiling, when the repository has it.
+      try {
+        results.databaseBatched = hasAppendBatch()
+          ? await databaseCeiling(env, pairs, opts, p.databaseMs, { size: opts.dbBatch })
+          : { skipped: BATCH_MISSING };
+        logDatabase("database, batched", results.databaseBatched);
+      } catch (err) {
+        results.databaseBatched = { failed: (err as Error).message.split("\n")[0]! };
+        log(`  database, batched: failed: ${results.databaseBatched.failed}`);
+      }
     }
 
     // --- references (a) and (c): the same traffic through other servers -----------------------
@@ -354,7 +407,24 @@ async function statsSum(urls: string[], field: "sockets" | "heap"): Promise<numb
   return total;
 }
 
-async function databaseCeiling(env: BenchEnv, pairs: BenchPair[], opts: Options, durationMs: number): Promise<DatabaseResult> {
+function logDatabase(label: string, r: DatabaseResult | { skipped: string }): void {
+  if ("skipped" in r) {
+    log(`  ${label}: n/a (${r.skipped})`);
+    return;
+  }
+  log(
+    `  ${label.padEnd(10)} ${r.perSec} messages/s (${r.processes} × ${r.concurrency} concurrent${r.batchSize ? `, ${r.batchSize} messages per appendBatch` : ""}), ` +
+      `p50 ${r.latency.p50} p99 ${r.latency.p99} ms per ${r.batchSize ? "batch" : "message"}, ${r.statementsPerMessage} statements/message`,
+  );
+}
+
+async function databaseCeiling(
+  env: BenchEnv,
+  pairs: BenchPair[],
+  opts: Options,
+  durationMs: number,
+  batch: DatabaseRunRequest["batch"],
+): Promise<DatabaseResult | { skipped: string }> {
   const processes = opts.nodes;
   const dbWorkers = await Promise.all(
     Array.from({ length: processes }, (_, i) => spawnWorker("bench/reference/database-worker.ts", `database-${i + 1}`)),
@@ -369,26 +439,41 @@ async function databaseCeiling(env: BenchEnv, pairs: BenchPair[], opts: Options,
           durationMs,
           conversations: pairs.filter((_, j) => j % processes === i).map((pair) => ({ id: pair.conversationId, senderId: pair.buyer.id })),
           content: MESSAGE_TEXT,
+          batch,
         } satisfies DatabaseRunRequest),
       ),
     );
-    const stored = parts.reduce((n, r) => n + r.stored, 0);
-    const statements = parts.reduce((n, r) => n + r.statements, 0);
-    return {
-      processes,
-      poolSize: opts.pool,
-      concurrency: opts.pool,
-      conversations: pairs.length,
-      stored,
-      errors: parts.reduce((n, r) => n + r.errors, 0),
-      firstError: parts.find((r) => r.firstError)?.firstError ?? null,
-      perSec: Math.round(stored / (Math.max(...parts.map((r) => r.ms)) / 1000)),
-      statementsPerMessage: stored > 0 ? round(statements / stored) : 0,
-      latency: summarizeEncoded(parts.map((r) => r.histogram)),
-    };
+    const skipped = parts.find((r) => "skipped" in r);
+    if (skipped && "skipped" in skipped) return { skipped: skipped.skipped };
+    const done = parts.filter((r): r is Exclude<DatabaseRunResult, { skipped: string }> => !("skipped" in r));
+    return databaseResult(done, pairs.length, opts, batch);
   } finally {
     await Promise.all(dbWorkers.map((w) => w.stop()));
   }
+}
+
+function databaseResult(
+  parts: Exclude<DatabaseRunResult, { skipped: string }>[],
+  conversations: number,
+  opts: Options,
+  batch: DatabaseRunRequest["batch"],
+): DatabaseResult {
+  const stored = parts.reduce((n, r) => n + r.stored, 0);
+  const statements = parts.reduce((n, r) => n + r.statements, 0);
+  return {
+    processes: parts.length,
+    poolSize: opts.pool,
+    concurrency: opts.pool,
+    conversations,
+    stored,
+    errors: parts.reduce((n, r) => n + r.errors, 0),
+    firstError: parts.find((r) => r.firstError)?.firstError ?? null,
+    perSec: Math.round(stored / (Math.max(...parts.map((r) => r.ms)) / 1000)),
+    statementsPerMessage: stored > 0 ? round(statements / stored) : 0,
+    batchSize: batch?.size ?? null,
+    calls: parts.reduce((n, r) => n + r.calls, 0),
+    latency: summarizeEncoded(parts.map((r) => r.histogram)),
+  };
 }
 
 async function uploadBench(quick: boolean): Promise<unknown> {

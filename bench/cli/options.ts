@@ -15,9 +15,17 @@ export interface Options {
   connectionsOn: "service" | "transport";
   uploadFull: boolean;
   outDir: string;
+  /** Run the hot-conversation scenario (full runs unless --skip hot; --quick only with --hot). */
+  hot: boolean;
+  /** Messages per second into the hot conversation, both participants together. */
+  hotRate: number;
+  /** Messages per second over all the other conversations meanwhile. */
+  hotBackground: number;
+  /** Messages per appendBatch call in the batched database ceiling. */
+  dbBatch: number;
 }
 
-const SKIPPABLE = ["connections", "database", "transport", "naive", "upload", "cost"];
+const SKIPPABLE = ["connections", "database", "transport", "naive", "upload", "cost", "hot"];
 
 export const USAGE = `npm run bench [-- options]
   --quick            smoke run, well under a minute (CI); exits 1 only on lost/duplicated/reordered deliveries
@@ -31,6 +39,13 @@ export const USAGE = `npm run bench [-- options]
   --connections-on S service (default) or transport: idle sockets on the service's nodes, or on the
                      bare Socket.IO reference (bench/reference/transport-server.ts), to see what
                      Socket.IO itself costs per socket
+  --hot              run the hot-conversation scenario in a --quick run too (a full run always
+                     does, unless --skip hot): one conversation, buyer on node 1 and seller on
+                     node 2, sending --hot-rate while the other pairs send --hot-background
+  --hot-rate N       messages/s into the hot conversation, both participants together (default 200)
+  --hot-background N messages/s over all the other conversations meanwhile (default 300)
+  --db-batch N       messages per MessageRepository.appendBatch call in the batched database
+                     ceiling, once the repository has it (default 64)
   --with-upload      also run bench/upload-bench.ts in a --quick run (a full run always does, in its
                      short form so that the whole run stays under 5 minutes)
   --upload-full      run bench/upload-bench.ts in its full form (adds minutes)
@@ -65,6 +80,7 @@ export function parseOptions(argv: string[], root: string): Options {
   };
   const skip = new Set((v.skip ?? "").split(",").filter(Boolean));
   for (const s of skip) if (!SKIPPABLE.includes(s)) throw new OptionError(`--skip takes ${SKIPPABLE.join(", ")} (got "${s}")`);
+  if (v.hot && skip.has("hot")) throw new OptionError("--hot and --skip hot contradict each other");
   const connectionsOn = v["connections-on"] ?? "service";
   if (connectionsOn !== "service" && connectionsOn !== "transport") {
     throw new OptionError(`--connections-on takes service or transport (got "${connectionsOn}")`);
@@ -82,6 +98,10 @@ export function parseOptions(argv: string[], root: string): Options {
     skip: quick && !v["with-upload"] ? new Set([...skip, "upload"]) : skip,
     uploadFull: v["upload-full"] ?? false,
     outDir: v.out ?? join(root, "bench/results"),
+    hot: !skip.has("hot") && (!quick || (v.hot ?? false)),
+    hotRate: int("hot-rate", 200, 2, 100_000),
+    hotBackground: int("hot-background", 300, 0, 100_000),
+    dbBatch: int("db-batch", 64, 1, 10_000),
   };
 }
 
@@ -102,6 +122,10 @@ function parse(argv: string[]) {
       "connections-on": { type: "string" },
       "with-upload": { type: "boolean" },
       "upload-full": { type: "boolean" },
+      hot: { type: "boolean" },
+      "hot-rate": { type: "string" },
+      "hot-background": { type: "string" },
+      "db-batch": { type: "string" },
       "no-png": { type: "boolean" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -123,6 +147,7 @@ export function plan(quick: boolean) {
         connections: { steps: 2, budgetMs: 6_000, settleMs: 500 },
         databaseMs: 1_000,
         verifyIdleMs: 8_000,
+        hot: { durationMs: 2_000, drainMaxMs: 3_000, warmupDrainMs: 5_000 },
       }
     : {
         ladder: { startRate: 100, factor: 1.6, maxSteps: 11, stepMs: 3_000, drainMaxMs: 8_000, minDeliveredRatio: 0.9, maxP99Ms: 1_000 },
@@ -132,6 +157,7 @@ export function plan(quick: boolean) {
         connections: { steps: 4, budgetMs: 75_000, settleMs: 1_500 },
         databaseMs: 5_000,
         verifyIdleMs: 15_000,
+        hot: { durationMs: 6_000, drainMaxMs: 8_000, warmupDrainMs: 10_000 },
       };
 }
 

@@ -356,7 +356,9 @@ async function joinAll(sides: "buyers" | "sellers" | "both"): Promise<number> {
   let failed = 0;
   await inBatches(pairs, 25, async (s) => {
     const sockets = sides === "both" ? s.sockets : sides === "buyers" ? s.sockets.slice(0, s.buyerSockets) : s.sockets.slice(s.buyerSockets);
-    failed += await join(sockets, s.pair.conversationId);
+    // Not `failed += await …`: that reads `failed` before the wait and drops concurrent additions.
+    const n = await join(sockets, s.pair.conversationId);
+    failed += n;
   });
   return failed;
 }

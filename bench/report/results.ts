@@ -1,5 +1,6 @@
 // What one bench run measured, as the orchestration (bench/run.ts) gathers it and the report reads it.
 import type { Integrity } from "../load/chat-load-worker.js";
+import type { HotConversationResult } from "../scenarios/hot-conversation.js";
 import type { ConnectionsResult } from "../scenarios/connections.js";
 import type { MessageCost } from "../scenarios/message-cost.js";
 import type { ThroughputResult } from "../scenarios/throughput.js";
@@ -21,6 +22,11 @@ export interface DatabaseResult {
   firstError: string | null;
   perSec: number;
   statementsPerMessage: number;
+  /** Null: one message per call (append); else messages per appendBatch call. */
+  batchSize: number | null;
+  /** Calls made (messages, or batches). */
+  calls: number;
+  /** Latency of one call: one message's statements, or one whole batch. */
   latency: LatencySummary;
 }
 
@@ -30,6 +36,10 @@ export interface RunResults {
   transport: SystemResult | null;
   naive: SystemResult | null;
   database: DatabaseResult | null;
+  /** The batched statement (MessageRepository.appendBatch) as the ceiling; skipped while it is missing. */
+  databaseBatched: DatabaseResult | { skipped: string } | { failed: string } | null;
+  /** One conversation at a high rate across two nodes while the rest of the load runs. */
+  hot: HotConversationResult | null;
   connections: ConnectionsResult | null;
   upload: unknown;
 }

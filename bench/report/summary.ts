@@ -5,7 +5,9 @@ import { renderLineChart, type ChartSeries } from "./svg-chart.js";
 import type { ProfileSummary } from "./cpu-profile.js";
 import type { Options } from "../cli/options.js";
 import type { machineDescription } from "../support/proc-stats.js";
-import { KB, round, type RunResults, type SystemResult } from "./results.js";
+import { KB, round, type DatabaseResult, type RunResults, type SystemResult } from "./results.js";
+import { fmtBound, type StepServerStats } from "../support/server-counters.js";
+import type { ThroughputStep } from "../scenarios/throughput.js";
 
 // ---------------------------------------------------------------------------------------------
 // Summary, ratios and targets
@@ -52,14 +54,22 @@ export function buildSummary(r: Omit<RunResults, "upload">, opts: Options): Summ
       }
     }
   }
+  const batched = databaseMeasured(r.databaseBatched);
   const ratios = {
     throughputVsNaive: ratio(s.maxDeliveredPerSec, r.naive?.maxDeliveredPerSec),
     throughputVsTransport: ratio(s.maxDeliveredPerSec, r.transport?.maxDeliveredPerSec),
     throughputVsDatabase: ratio(s.maxDeliveredPerSec, r.database?.perSec),
+    throughputVsDatabaseBatched: ratio(s.maxDeliveredPerSec, batched?.perSec),
     p99DeliverVsNaiveAtCommonLoad: p99Ratio,
   };
   const integrity = s.integrity!;
-  const integrityOk = integrity.lost === 0 && integrity.duplicated === 0 && integrity.outOfOrder === 0;
+  const hot = r.hot?.integrity;
+  const clean = (i: { lost: number; duplicated: number; outOfOrder: number }) => i.lost === 0 && i.duplicated === 0 && i.outOfOrder === 0;
+  // The hot conversation's deliveries are the service's too: a loss there fails the run as well.
+  const integrityOk = clean(integrity) && (!hot || clean(hot));
+  // Statements per message where the service was busiest: the last step of its ladder.
+  const lastStep = s.steps.at(-1);
+  const sqlAtTop = lastStep?.server?.statementsPerMessage ?? null;
   // RSS grows late while the heap reuses pages freed earlier; the largest of the three readings
   // (RSS over baseline, RSS between the first and last step, heap + external) is the honest one.
   const last = r.connections?.steps.at(-1);
@@ -84,17 +94,62 @@ export function buildSummary(r: Omit<RunResults, "upload">, opts: Options): Summ
       met: met(perSocket, (v) => v <= 20 * KB),
     },
     {
+      name: `SQL statements per message${lastStep ? ` @ ${lastStep.offered}/s (last step)` : ""}`,
+      goal: "≤ 0.5",
+      value: sqlAtTop === null ? "-" : sqlAtTop.toFixed(2),
+      met: met(sqlAtTop, (v) => v <= 0.5),
+    },
+    {
       name: "lost / duplicated / reordered deliveries",
       goal: "0",
       value: `${integrity.lost} / ${integrity.duplicated} / ${integrity.outOfOrder}`,
-      met: integrityOk,
+      met: clean(integrity),
     },
+    ...(hot
+      ? [
+          {
+            name: "hot conversation: lost / duplicated / reordered",
+            goal: "0",
+            value: `${hot.lost} / ${hot.duplicated} / ${hot.outOfOrder}`,
+            met: clean(hot),
+          },
+        ]
+      : []),
   ];
+  if (r.databaseBatched && !batched) {
+    notes.push(`batched database ceiling: ${whyNot(r.databaseBatched)}`);
+  }
   if (opts.quick) notes.push("--quick: short steps and a short ladder; figures are a smoke test, not a measurement");
   return { ratios, p99ByRate, targets, integrityOk, notes, commonRate };
 }
 
 const fmtRatio = (v: number | null) => (v === null ? "-" : `${v.toFixed(2)}×`);
+
+/** The batched ceiling when it ran, null when skipped (no appendBatch), failed or not asked for. */
+export function databaseMeasured(d: RunResults["databaseBatched"]): DatabaseResult | null {
+  return d && !("skipped" in d) && !("failed" in d) ? d : null;
+}
+
+/** Why the batched ceiling has no figure. */
+function whyNot(d: NonNullable<RunResults["databaseBatched"]>): string {
+  if ("skipped" in d) return `n/a — ${d.skipped}`;
+  if ("failed" in d) return `failed — ${d.failed}`;
+  return "measured";
+}
+
+/** Server-side columns of a step: SQL per message, batches, mean size, p50/p90/max bucket. */
+function serverCells(server: StepServerStats | null): (string | number)[] {
+  if (!server) return ["-", "-", "-", "-"];
+  const b = server.batchSize;
+  return [
+    server.statementsPerMessage === null ? "n/a" : server.statementsPerMessage.toFixed(2),
+    b ? b.batches : "n/a",
+    b?.mean ?? (b ? "-" : "n/a"),
+    b ? `${fmtBound(b.p50)}/${fmtBound(b.p90)}/${fmtBound(b.max)}` : "n/a",
+  ];
+}
+
+const latencyCells = (st: ThroughputStep) => [fmtMs(st.deliver.p50), fmtMs(st.deliver.p95), fmtMs(st.deliver.p99)];
 const fmtMs = (v: number) => (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
 
 // ---------------------------------------------------------------------------------------------
@@ -116,10 +171,12 @@ export function printReport(
   );
   const systems = [r.service, r.transport, r.naive].filter((x): x is SystemResult => x !== null);
   out.push("Throughput and latency at stepped offered load (ms; deliver = send → message:new on the other participant's sockets;");
-  out.push("CPU in cores, 1.00 = one core busy; a load generator near 1.00 means the generator, not the system, was the limit)");
+  out.push("CPU in cores, 1.00 = one core busy; a load generator near 1.00 means the generator, not the system, was the limit;");
+  out.push("SQL/msg = statements the servers sent ÷ messages they stored during the step; batches = group-commit writes");
+  out.push("(marketchat_send_batch_size), their mean size and the bucket bounds holding p50/p90/max; n/a = not exposed)");
   out.push(
     formatTable(
-      ["system", "offered/s", "delivered/s", "ack p50", "ack p99", "deliver p50", "deliver p95", "deliver p99", "errors", "server CPU", "loadgen CPU", "machine CPU", "saturated"],
+      ["system", "offered/s", "delivered/s", "ack p50", "ack p99", "deliver p50", "deliver p95", "deliver p99", "errors", "server CPU", "loadgen CPU", "machine CPU", "SQL/msg", "batches", "batch mean", "batch p50/p90/max", "saturated"],
       systems.flatMap((x) =>
         x.steps.map((st) => [
           x.label,
@@ -134,6 +191,7 @@ export function printReport(
           Object.values(st.cpu.processes).map((c) => (c === null ? "-" : c.toFixed(2))).join("+"),
           st.generator.map((g) => g.cpuCores.toFixed(2)).join("+"),
           `${st.cpu.machineBusyPct}%`,
+          ...serverCells(st.server),
           st.saturated ? "yes" : "",
         ]),
       ),
@@ -150,12 +208,53 @@ export function printReport(
     x.integrity ? `${x.integrity.lost}/${x.integrity.duplicated}/${x.integrity.outOfOrder}` : "-",
   ]);
   if (r.database) rows.push(["database (SQL only)", `${r.database.perSec}`, r.database.statementsPerMessage, "-", "-", "-"]);
+  if (r.databaseBatched) {
+    const b = databaseMeasured(r.databaseBatched);
+    rows.push(
+      b
+        ? [`database, batched (${b.batchSize}/appendBatch)`, `${b.perSec}`, b.statementsPerMessage, "-", "-", "-"]
+        : ["database, batched (appendBatch)", "n/a", "n/a", "-", "-", "-"],
+    );
+  }
   out.push(formatTable(["system", "max msg/s", "SQL/msg", "Redis cmd/msg", "Redis commands", "lost/dup/reordered"], rows), "");
   if (r.database) {
     out.push(
       `Database ceiling: ${r.database.processes} processes × ${r.database.concurrency} concurrent senders (pool ${r.database.poolSize}), ` +
         `${r.database.stored} messages, p50 ${r.database.latency.p50} ms, p99 ${r.database.latency.p99} ms per message` +
         (r.database.errors ? `, ${r.database.errors} errors (${r.database.firstError})` : ""),
+    );
+    const b = databaseMeasured(r.databaseBatched);
+    if (b) {
+      out.push(
+        `Batched database ceiling: ${b.processes} processes × ${b.concurrency} concurrent callers of appendBatch with ${b.batchSize} messages each, ` +
+          `${b.stored} messages in ${b.calls} batches, p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms per batch` +
+          (b.errors ? `, ${b.errors} failed batches (${b.firstError})` : ""),
+      );
+    } else if (r.databaseBatched) {
+      out.push(`Batched database ceiling: ${whyNot(r.databaseBatched)}`);
+    }
+    out.push("");
+  }
+  if (r.hot) {
+    const h = r.hot;
+    const i = h.integrity;
+    out.push(
+      `Hot conversation: ${h.rate} msg/s into one conversation (buyer on ${h.placement.buyer}, seller on ${h.placement.seller}, alternating) ` +
+        `for ${h.durationMs / 1000} s while the other ${r.service?.pairs ?? "?"} pairs send ${h.backgroundRate} msg/s`,
+    );
+    const rows: (string | number)[][] = [
+      ["hot conversation", h.rate, h.hot.deliveredPerSec, fmtMs(h.hot.ack.p99), ...latencyCells(h.hot), Object.values(h.hot.errors).reduce((a, b) => a + b, 0), h.hot.unfinished],
+    ];
+    if (h.background) {
+      rows.push(["the others", h.backgroundRate, h.background.deliveredPerSec, fmtMs(h.background.ack.p99), ...latencyCells(h.background), Object.values(h.background.errors).reduce((a, b) => a + b, 0), h.background.unfinished]);
+    }
+    out.push(formatTable(["traffic", "offered/s", "delivered/s", "ack p99", "deliver p50", "deliver p95", "deliver p99", "errors", "unfinished"], rows));
+    const [sql, batches, mean, bounds] = serverCells(h.server);
+    out.push(
+      `servers over both: SQL/msg ${sql}, batches ${batches}, mean ${mean}, p50/p90/max ${bounds}; ` +
+        `hot delivery check: ${i.messages} messages × ${i.sockets} sockets, lost ${i.lost}, duplicated ${i.duplicated}, out of order ${i.outOfOrder}` +
+        (i.unanswered ? `, unanswered ${i.unanswered}` : "") +
+        (i.disconnects ? `, ${i.disconnects} socket disconnects` : ""),
       "",
     );
   }
@@ -187,6 +286,7 @@ export function printReport(
         ["throughput / naive baseline", fmtRatio(summary.ratios.throughputVsNaive ?? null)],
         ["throughput / transport ceiling", fmtRatio(summary.ratios.throughputVsTransport ?? null)],
         ["throughput / database ceiling", fmtRatio(summary.ratios.throughputVsDatabase ?? null)],
+        ["throughput / batched database ceiling", r.databaseBatched && !databaseMeasured(r.databaseBatched) ? "n/a" : fmtRatio(summary.ratios.throughputVsDatabaseBatched ?? null)],
         [`p99 deliver / naive p99${summary.commonRate ? ` @ ${summary.commonRate}/s` : ""}`, fmtRatio(summary.ratios.p99DeliverVsNaiveAtCommonLoad ?? null)],
       ],
     ),
@@ -210,7 +310,7 @@ export function printReport(
 }
 
 export function chart(
-  r: Pick<RunResults, "service" | "transport" | "naive" | "database">,
+  r: Pick<RunResults, "service" | "transport" | "naive" | "database" | "databaseBatched">,
   opts: Options,
   machine: ReturnType<typeof machineDescription>,
 ): string {
@@ -236,6 +336,11 @@ export function chart(
     xLabel: "offered load (messages/s, log scale)",
     yLabel: "latency (ms, log scale)",
     series,
-    markers: r.database ? [{ x: r.database.perSec, label: `database ceiling ${r.database.perSec}/s`, color: "#8250df" }] : [],
+    markers: [
+      ...(r.database ? [{ x: r.database.perSec, label: `database ceiling ${r.database.perSec}/s`, color: "#8250df" }] : []),
+      ...[databaseMeasured(r.databaseBatched)]
+        .filter((b): b is DatabaseResult => b !== null)
+        .map((b) => ({ x: b.perSec, label: `batched database ceiling ${b.perSec}/s`, color: "#bf8700" })),
+    ],
   });
 }

@@ -4,6 +4,7 @@
 import type { BenchPair, ConnectRequest, ConnectResult, Integrity, StepRequest, StepResult, SystemKind } from "../load/chat-load-worker.js";
 import { summarizeEncoded, type LatencySummary } from "../support/histogram.js";
 import { CpuMeter } from "../support/proc-stats.js";
+import { fmtBound, stepServerStats, type ServerCounters, type StepServerStats } from "../support/server-counters.js";
 import type { Worker } from "../support/worker.js";
 
 export interface SystemUnderTest {
@@ -12,6 +13,11 @@ export interface SystemUnderTest {
   urls: string[];
   /** Server processes by name, for CPU figures. */
   pids: Record<string, number>;
+  /**
+   * The servers' own counters (statements, messages stored, batch sizes), read before and after
+   * each step; absent for a system that counts nothing (the transport reference).
+   */
+  counters?: () => Promise<ServerCounters>;
 }
 
 export interface Ladder {
@@ -42,6 +48,11 @@ export interface ThroughputStep {
   reason: string | null;
   cpu: { processes: Record<string, number | null>; machineBusyPct: number };
   generator: StepResult["generator"][];
+  /**
+   * What the servers counted during the step (drain included): SQL statements per stored message
+   * and the batch sizes of group commit. Null when the system has no counters or reading failed.
+   */
+  server: StepServerStats | null;
   /** Warm-up only: conversation:join calls that failed (see chat-load-worker join()). */
   joinFailures?: number;
   firstJoinError?: string | null;
@@ -80,12 +91,15 @@ export async function connectPairs(loadgens: Worker[], sut: SystemUnderTest, pai
 
 /** One step on every load generator at once (each offers its share of the rate). */
 export async function runStep(loadgens: Worker[], sut: SystemUnderTest, req: StepRequest, warmup = false): Promise<ThroughputStep> {
+  const counters = warmup ? undefined : sut.counters;
+  const before = counters ? await readCounters(counters) : null;
   const meter = new CpuMeter(sut.pids);
   const share = { ...req, rate: req.rate / loadgens.length };
   const parts = await Promise.all(
     loadgens.map((w) => w.call<StepResult & { joinFailures?: number; firstJoinError?: string | null }>(warmup ? "warmup" : "step", share)),
   );
   const cpu = meter.read();
+  const after = counters && before ? await readCounters(counters) : null;
   const sum = (f: (r: StepResult) => number) => parts.reduce((n, r) => n + f(r), 0);
   const errors: Record<string, number> = {};
   for (const p of parts) for (const [code, n] of Object.entries(p.errors)) errors[code] = (errors[code] ?? 0) + n;
@@ -103,6 +117,7 @@ export async function runStep(loadgens: Worker[], sut: SystemUnderTest, req: Ste
     reason: null,
     cpu,
     generator: parts.map((p) => p.generator),
+    server: before && after ? stepServerStats(before, after, parts.reduce((n, r) => n + r.completed, 0)) : null,
     ...(warmup
       ? {
           joinFailures: parts.reduce((n, p) => n + (p.joinFailures ?? 0), 0),
@@ -110,6 +125,15 @@ export async function runStep(loadgens: Worker[], sut: SystemUnderTest, req: Ste
         }
       : {}),
   };
+}
+
+/** A reading of the servers' counters; null (the step's figures then "n/a") when it fails. */
+async function readCounters(read: () => Promise<ServerCounters>): Promise<ServerCounters | null> {
+  try {
+    return await read();
+  } catch {
+    return null;
+  }
 }
 
 export async function runLadder(
@@ -134,11 +158,22 @@ export async function runLadder(
     log(
       `  ${sut.label.padEnd(10)} offered ${String(rate).padStart(5)}/s → delivered ${String(step.deliveredPerSec).padStart(5)}/s, ` +
         `deliver p50 ${step.deliver.p50} p99 ${step.deliver.p99} ms, ack p99 ${step.ack.p99} ms, machine CPU ${step.cpu.machineBusyPct}%` +
+        serverLine(step.server) +
         (step.saturated ? `  [saturated: ${step.reason}]` : ""),
     );
     if (step.saturated) return { steps, stoppedBecause: "saturated" };
   }
   return { steps, stoppedBecause: "last step of the ladder" };
+}
+
+/** ", SQL/msg 2.00, batches 812 mean 3.1 p50 ≤4 p90 ≤8 max ≤16" (batch sizes "n/a" until the nodes expose them). */
+export function serverLine(server: StepServerStats | null): string {
+  if (!server) return "";
+  const b = server.batchSize;
+  return (
+    `, SQL/msg ${server.statementsPerMessage ?? "n/a"}` +
+    (b ? `, batches ${b.batches} mean ${b.mean ?? "-"} p50 ${fmtBound(b.p50)} p90 ${fmtBound(b.p90)} max ${fmtBound(b.max)}` : ", batch sizes n/a")
+  );
 }
 
 export async function verifyDelivery(loadgens: Worker[], idleMs: number): Promise<Integrity> {
