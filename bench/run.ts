@@ -21,7 +21,6 @@ import { startNode, type NodeProcess } from "../test/support/cluster.js";
 import { TEST_SECRET } from "../test/support/tokens.js";
 import type { BenchPair, Integrity } from "./load/chat-load-worker.js";
 import type { DatabaseRunRequest, DatabaseRunResult } from "./reference/database-worker.js";
-import { BATCH_MISSING, hasAppendBatch } from "./reference/database-writes.js";
 import { runHotConversation } from "./scenarios/hot-conversation.js";
 import { scrapeReferenceCounters, scrapeServiceCounters } from "./support/server-counters.js";
 import { OptionError, USAGE, parseOptions, plan, type Options } from "./cli/options.js";
@@ -228,11 +227,9 @@ async function main(): Promise<number> {
       if ("skipped" in perMessage) throw new Error(`database ceiling: ${perMessage.skipped}`);
       results.database = perMessage;
       logDatabase("database", perMessage);
-      // The batched statement (group commit) as the ceiling, when the repository has it.
+      // The batched statement (group commit) as the ceiling.
       try {
-        results.databaseBatched = hasAppendBatch()
-          ? await databaseCeiling(env, pairs, opts, p.databaseMs, { size: opts.dbBatch })
-          : { skipped: BATCH_MISSING };
+        results.databaseBatched = await databaseCeiling(env, pairs, opts, p.databaseMs, { size: opts.dbBatch });
         logDatabase("database, batched", results.databaseBatched);
       } catch (err) {
         results.databaseBatched = { failed: (err as Error).message.split("\n")[0]! };
