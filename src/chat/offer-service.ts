@@ -169,11 +169,10 @@ export class OfferService {
       if (outcome.kind === "refused") throw sendRefusal(outcome.context, offer, caller.userId);
       const { context, lock } = outcome;
       this.deps.onStored?.();
-      // A counter: the old offer's card turns "countered" before the new one appears.
-      if (offer.respondsTo) {
-        const old = await this.deps.offers.messageOf(lock.client, offer.respondsTo.id);
-        if (old) await this.publishUpdated({ message: old, buyerId: context.buyerId, sellerId: context.sellerId });
-      }
+      // What needs the locked connection is read first; the lock goes before the publishes, so a
+      // stalled Redis holds no lock and no connection (delivering nodes keep the seq order,
+      // README "Ordering").
+      const old = offer.respondsTo ? await this.deps.offers.messageOf(lock.client, offer.respondsTo.id) : null;
       const stored = outcome.message;
       const shared = presenter.shared(stored);
       const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
@@ -181,11 +180,19 @@ export class OfferService {
         stored.seq === 1
           ? { userId: context.sellerId, conversation: await this.conversationFor(context.sellerId, stored.conversationId, lock) }
           : null;
+      await this.release(lock);
+      // A counter: the old offer's card turns "countered" before the new one appears.
+      if (old) await this.publishUpdated({ message: old, buyerId: context.buyerId, sellerId: context.sellerId });
       await this.publishSafely({ type: "message.created", to: [context.buyerId, context.sellerId], ...shared, recipientId, opened });
       return { message: presenter.message(stored, viewerOf(caller)), created: true };
     } finally {
-      await outcome.lock.release().catch((err) => this.deps.onBackgroundError(err, "release conversation lock"));
+      await this.release(outcome.lock);
     }
+  }
+
+  /** Idempotent: the lock is released once, whichever path gets there first. */
+  private async release(lock: ConversationLock): Promise<void> {
+    await lock.release().catch((err) => this.deps.onBackgroundError(err, "release conversation lock"));
   }
 
   private async conversationFor(userId: string, conversationId: string, lock: ConversationLock) {

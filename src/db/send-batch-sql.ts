@@ -7,7 +7,8 @@
 //
 // How it stays correct with other writers (other nodes' batches, offers, listing changes):
 // - seq: the conversations that get at least one message are locked FOR UPDATE in id order (lk;
-//   every batch and the listing-change worker lock in id order, so two writers cannot deadlock),
+//   every batch and the listing-change worker lock in id order, so two writers cannot deadlock;
+//   a batch's attachments are locked before, also in id order: see att),
 //   and last_seq moves by the number of messages stored in each. An UPDATE re-reads a row changed
 //   since the statement's snapshot, so the seq never repeats or skips.
 // - The checks read the statement's snapshot, as a single send's always did. A retry of a
@@ -40,8 +41,14 @@ export const SEND_BATCH_SQL = `
 WITH i AS MATERIALIZED (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(n int, conversation_id uuid, sender_id text, admin boolean,
     client_id uuid, content text, reply_to_id uuid, attachment_ids uuid[], moderation jsonb)
+), att AS MATERIALIZED (
+  -- The batch's attachments, locked in id order, as they are now: a claim committed by another
+  -- node since the snapshot is seen (FOR UPDATE reads the latest row), so an upload is never
+  -- taken by two messages. Every batch locks attachments before conversations.
+  SELECT a.id, a.uploader_id, a.kind, a.message_id FROM attachments a
+  WHERE a.id IN (SELECT unnest(i.attachment_ids) FROM i) ORDER BY a.id FOR UPDATE
 ), ctx AS MATERIALIZED (
-  -- What the rules check, per item, on the statement's snapshot. c is null when the conversation
+  -- What the rules check, per item: on the statement's snapshot, but the attachments as locked. c is null when the conversation
   -- is not the sender's to write in (not found).
   SELECT i.*, c.id AS cid, c.kind::text AS kind, c.buyer_id, c.seller_id, c.last_activity_at AS conversation_activity_at,
          ${ACTOR_SQL("i.sender_id", "i.admin")} AS actor, l.status::text AS listing_status,
@@ -51,7 +58,7 @@ WITH i AS MATERIALIZED (
             WHERE m.conversation_id = c.id AND m.sender_id = i.sender_id AND m.client_id = i.client_id) x) AS existing,
          (i.reply_to_id IS NULL OR EXISTS (SELECT 1 FROM messages r WHERE r.id = i.reply_to_id AND r.conversation_id = c.id)) AS reply_ok,
          COALESCE((SELECT json_agg(json_build_object('id', a.id, 'kind', a.kind, 'free', a.message_id IS NULL))
-                   FROM attachments a WHERE a.id = ANY(i.attachment_ids) AND a.uploader_id = i.sender_id), '[]'::json) AS attachments,
+                   FROM att a WHERE a.id = ANY(i.attachment_ids) AND a.uploader_id = i.sender_id), '[]'::json) AS attachments,
          cl.n AS claimable, cl.images, cl.files,
          -- The conversation's two latest messages before the batch (split numbers, chat/contact-policy.ts).
          (SELECT json_agg(json_build_object('senderId', t.sender_id, 'content', t.content) ORDER BY t.seq)
@@ -62,7 +69,7 @@ WITH i AS MATERIALIZED (
   LEFT JOIN listings l ON l.id = c.listing_id
   CROSS JOIN LATERAL (
     SELECT count(*) AS n, bool_and(a.kind = 'image') AS images, bool_and(a.kind = 'file') AS files
-    FROM attachments a WHERE a.id = ANY(i.attachment_ids) AND a.uploader_id = i.sender_id AND a.message_id IS NULL
+    FROM att a WHERE a.id = ANY(i.attachment_ids) AND a.uploader_id = i.sender_id AND a.message_id IS NULL
   ) cl
 ), ok AS MATERIALIZED (
   -- The items every rule lets through, numbered per conversation in batch order.
