@@ -500,3 +500,29 @@ describe("send interleavings on two nodes (pool of 2 each)", () => {
     await fc.assert(fc.asyncProperty(scenario, runScenario), { numRuns: RUNS, endOnFailure: true, ...REPLAY });
   }, 240_000);
 });
+
+describe("one upload, two clientIds on two nodes at once", () => {
+  // What the property above finds now and then, made likely: a send queued behind the
+  // conversation's lock must see an upload claimed meanwhile by another send of the same sender
+  // and refuse it (validation_failed, as when sent one after the other), not store a message
+  // without its attachment. A filler send holds the lock so that both wait.
+  it("exactly one of them gets it; the other is refused with validation_failed and stores nothing", async () => {
+    const c = await cluster.conversation(`prop-claim-${randomUUID().slice(0, 8)}`, { firstMessage: true });
+    const problems: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      const att = await upload("a", c.buyer);
+      const post = (node: NodeName, body: Record<string, unknown>) =>
+        cluster.http(nodeOf(node), "POST", `/api/conversations/${c.id}/messages`, token(c.buyer), { clientId: randomUUID(), ...body });
+      const [, x, y] = await Promise.all([
+        post("a", { content: `filler ${letters(round)}` }),
+        post("a", { content: `with it ${letters(round)}`, attachmentIds: [att] }),
+        post("b", { content: `with it too ${letters(round)}`, attachmentIds: [att] }),
+      ]);
+      const answers = [x, y].map((r) => (r.status === 201 ? `201 seq ${r.body.seq} attachments [${r.body.attachments.map((a: { id: string }) => a.id)}]` : `${r.status} ${r.body.error?.code}`));
+      const won = [x, y].filter((r) => r.status === 201 && r.body.attachments.length === 1 && r.body.attachments[0].id === att);
+      const refused = [x, y].filter((r) => r.status === 400 && r.body.error?.code === "validation_failed");
+      if (won.length !== 1 || refused.length !== 1) problems.push(`round ${round}, upload ${att}: ${answers.join(" / ")}`);
+    }
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
