@@ -96,30 +96,26 @@ describe("bench database ceiling writes", () => {
     moderation: null,
     unreadWebhookDelayMs: null,
   });
-  /** A repository stand-in: append holds a lock per message; appendBatch only when asked for. */
-  function fakeRepo(withBatch: boolean) {
+  /** A repository stand-in: appendBatch logs each call's size and refuses conversation c99. */
+  function fakeRepo() {
     const log: string[] = [];
-    const lock = (id: string) => ({ release: async () => void log.push(`release ${id}`) });
-    const repo: Record<string, unknown> = {
-      append: async (i: SendInput) => (log.push(`append ${i.conversationId}`), { kind: "stored", lock: lock(i.conversationId) }),
-    };
-    if (withBatch) {
-      repo.appendBatch = async (inputs: SendInput[]) => {
+    const repo = {
+      appendBatch: async (inputs: SendInput[]) => {
         log.push(`batch ${inputs.length}`);
         return inputs.map((i) => ({ kind: i.conversationId === "c99" ? "refused" : "stored" }));
-      };
-    }
+      },
+    };
     return { repo: repo as unknown as MessageRepository, log };
   }
 
-  it("writes one message per append and releases each lock when unbatched", async () => {
-    const { repo, log } = fakeRepo(false);
+  it("writes one statement per message when unbatched", async () => {
+    const { repo, log } = fakeRepo();
     expect(await storeMessages(repo, [input(1), input(2)], false)).toBe(2);
-    expect(log).toEqual(["append c1", "release c1", "append c2", "release c2"]);
+    expect(log).toEqual(["batch 1", "batch 1"]);
   });
 
   it("writes a whole batch in one appendBatch call, and fails on a refused item", async () => {
-    const { repo, log } = fakeRepo(true);
+    const { repo, log } = fakeRepo();
     expect(await storeMessages(repo, [input(1), input(2), input(3)], true)).toBe(3);
     expect(log).toEqual(["batch 3"]);
     await expect(storeMessages(repo, [input(1), input(99)], true)).rejects.toThrow("not stored: refused");

@@ -1,13 +1,11 @@
-// Message queries, including the send path: the hottest code in the service. The send statement
-// itself is in send-sql.ts, the lock it leaves held in conversation-lock.ts.
+// Message queries, including the send path: the hottest code in the service.
 //
-// Per message: (1) one statement that takes the conversation's ordering lock, checks everything
-// the rules need and, when all is well, writes (next seq, the message, the sender's read pointer,
-// the attachments, the webhook outbox row) — a single statement is its own transaction; the
-// caller publishes while the lock is held; (2) the unlock. Two statements and two round trips.
-// The lock is a session-level advisory lock so that it outlives the write's commit and covers
-// the publish: seq 6 cannot be published before seq 5 even when they are taken on different
-// nodes (README, "Ordering").
+// Messages: appendBatch runs the batch statement (send-batch-sql.ts) for a batch of sends formed
+// by chat/send-batcher.ts — one statement, its own transaction, however many sends (README,
+// "Sending: group commit"). Nothing is held after it: delivering nodes keep the seq order.
+//
+// Offers: append runs the single-send statement (send-sql.ts), which takes the conversation's
+// advisory lock (conversation-lock.ts) for the offer rules' reads and writes; the caller unlocks.
 import type pg from "pg";
 import { MESSAGE_COLUMNS, toMessageRecord, type MessageRow } from "./message-sql.js";
 import type { AttachmentRecord, MessageRecord } from "./records.js";
@@ -24,8 +22,6 @@ import {
   LOCK_KEY,
   SEND_SQL_OFFER,
   SEND_SQL_OFFER_WEBHOOK,
-  SEND_SQL_PLAIN,
-  SEND_SQL_WEBHOOK,
 } from "./send-sql.js";
 
 export interface SendContext {
@@ -189,10 +185,11 @@ export class MessageRepository {
   }
 
   /**
-   * Sends: the one statement (see SEND_SQL), on a connection that then holds the conversation's
-   * ordering lock. Null, holding nothing, when the conversation is not the sender's to write in.
+   * An offer: the single-send statement (see SEND_SQL), on a connection that then holds the
+   * conversation's advisory lock. Null, holding nothing, when the conversation is not the
+   * sender's to write in. (Messages go through appendBatch.)
    */
-  async append(input: SendInput): Promise<SendOutcome | null> {
+  async append(input: SendInput & { offer: OfferDraft }): Promise<SendOutcome | null> {
     const releaseLocal = await this.local.acquire(`c:${input.conversationId}`);
     let client: pg.PoolClient;
     try {
@@ -203,9 +200,7 @@ export class MessageRepository {
     }
     const lock = new ConversationLock(client, input.conversationId, releaseLocal, this.prepared);
     const webhook = input.unreadWebhookDelayMs !== null;
-    const [name, sql] = input.offer
-      ? webhook ? ["chat_send_offer_webhook", SEND_SQL_OFFER_WEBHOOK] : ["chat_send_offer", SEND_SQL_OFFER]
-      : webhook ? ["chat_send_webhook", SEND_SQL_WEBHOOK] : ["chat_send", SEND_SQL_PLAIN];
+    const [name, sql] = webhook ? ["chat_send_offer_webhook", SEND_SQL_OFFER_WEBHOOK] : ["chat_send_offer", SEND_SQL_OFFER];
     let row: SendRow | undefined;
     try {
       ({ rows: [row] } = await client.query<SendRow>(
@@ -213,7 +208,7 @@ export class MessageRepository {
           input.conversationId, input.senderId, input.clientId, input.content, input.replyToId, input.attachmentIds,
           input.moderation ? JSON.stringify(input.moderation) : null, input.admin,
           ...(webhook ? [input.unreadWebhookDelayMs] : []),
-          ...(input.offer ? [JSON.stringify(input.offer)] : []),
+          JSON.stringify(input.offer),
         ]),
       ));
     } catch (err) {
@@ -263,7 +258,7 @@ export class MessageRepository {
    * its unique key, and a lock cycle with a writer that does not lock in id order fails it as a
    * deadlock: either way nothing was written, and the batch runs again on a new snapshot.
    */
-  async appendBatch(inputs: readonly SendInput[], unreadWebhookDelayMs: number | null): Promise<BatchOutcome[]> {
+  async appendBatch(inputs: readonly SendInput[], unreadWebhookDelayMs: number | null, depth = 0): Promise<BatchOutcome[]> {
     const items: BatchItemJson[] = inputs.map((input, n) => ({
       n,
       conversation_id: input.conversationId,
@@ -276,15 +271,25 @@ export class MessageRepository {
       moderation: input.moderation,
     }));
     const params = [JSON.stringify(items), unreadWebhookDelayMs];
+    let rows: BatchRow[];
     for (let attempt = 0; ; attempt++) {
       try {
-        const { rows } = await this.pool.query<BatchRow>(statement(this.prepared, "chat_send_batch", SEND_BATCH_SQL, params));
-        return toBatchOutcomes(rows, inputs);
+        ({ rows } = await this.pool.query<BatchRow>(statement(this.prepared, "chat_send_batch", SEND_BATCH_SQL, params)));
+        break;
       } catch (err) {
         const retry = isUniqueViolation(err, "messages_conversation_id_sender_id_client_id_key") || isDeadlock(err);
         if (!retry || attempt >= BATCH_RETRIES) throw err;
       }
     }
+    const outcomes = toBatchOutcomes(rows, inputs);
+    // Refused because an attachment was claimed after the snapshot: by another message, or by
+    // this clientId's own first attempt on another node. A new statement (new snapshot) tells.
+    const stale = rows.flatMap((row, i) => (row.stale && outcomes[i]!.kind === "refused" ? [i] : []));
+    if (stale.length > 0 && depth < BATCH_RETRIES) {
+      const again = await this.appendBatch(stale.map((i) => inputs[i]!), unreadWebhookDelayMs, depth + 1);
+      stale.forEach((i, k) => (outcomes[i] = again[k]!));
+    }
+    return outcomes;
   }
 
   /**
@@ -427,6 +432,7 @@ export class MessageRepository {
 
 interface BatchRow extends Omit<SendRow, "conversation_id" | "buyer_id" | "seller_id"> {
   n: number;
+  stale: boolean;
   conversation_id: string | null;
   buyer_id: string | null;
   seller_id: string | null;

@@ -60,6 +60,10 @@ WITH i AS MATERIALIZED (
          COALESCE((SELECT json_agg(json_build_object('id', a.id, 'kind', a.kind, 'free', a.message_id IS NULL))
                    FROM att a WHERE a.id = ANY(i.attachment_ids) AND a.uploader_id = i.sender_id), '[]'::json) AS attachments,
          cl.n AS claimable, cl.images, cl.files,
+         -- An attachment claimed since the snapshot: perhaps by this very clientId on another
+         -- node, which the snapshot cannot show. appendBatch runs such an item again.
+         EXISTS (SELECT 1 FROM attachments s JOIN att ON att.id = s.id
+                 WHERE s.id = ANY(i.attachment_ids) AND s.message_id IS NULL AND att.message_id IS NOT NULL) AS stale,
          -- The conversation's two latest messages before the batch (split numbers, chat/contact-policy.ts).
          (SELECT json_agg(json_build_object('senderId', t.sender_id, 'content', t.content) ORDER BY t.seq)
             FROM messages t WHERE t.conversation_id = c.id AND t.seq > c.last_seq - 2) AS recent,
@@ -165,7 +169,7 @@ WITH i AS MATERIALIZED (
   FROM mi
   WHERE $2::int IS NOT NULL AND (mi.conversation_kind = 'listing' OR mi.buyer_id <> mi.actor)
 )
-SELECT ctx.n, ctx.cid AS conversation_id, ctx.buyer_id, ctx.seller_id, ctx.listing_status, ctx.sender_banned, ctx.blocked,
+SELECT ctx.n, ctx.stale, ctx.cid AS conversation_id, ctx.buyer_id, ctx.seller_id, ctx.listing_status, ctx.sender_banned, ctx.blocked,
        ctx.existing, ctx.reply_ok, ctx.attachments, ctx.recent, ctx.contact_policy_applies,
        ${BLOCKED_BY_EFFECT("ctx")} AS moderation_blocked,
        mi.previous_at,

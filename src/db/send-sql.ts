@@ -1,6 +1,7 @@
-// The send statement and its parts (README, "Ordering", "Offers", "Response time"): one SQL
-// statement takes the conversation's ordering lock, checks everything the rules need and, when all
-// is well, writes the message with everything that goes with it. MessageRepository runs it.
+// The single-send statement and its parts (README, "Offers", "Response time"): one SQL statement
+// takes the conversation's advisory lock, checks everything the rules need and, when all is well,
+// writes an offer's message with everything that goes with it; MessageRepository.append runs it.
+// Messages go in batches (send-batch-sql.ts), which share the policy and response-time parts here.
 import { ACTOR_SQL, BLOCKED_SQL, VISIBLE_SQL } from "./access-sql.js";
 import { MESSAGE_COLUMNS } from "./message-sql.js";
 import { OFFER_VIEW_SQL, OFFER_WEBHOOK_DATA_SQL, PENDING_OFFER_SQL } from "./offer-sql.js";
@@ -66,8 +67,7 @@ export const INSERT_FLAGS_SQL = (conversation: string, sender: string, message: 
          ARRAY(SELECT jsonb_array_elements_text(r->'kinds')), r->'spans', r->>'reason'
   FROM jsonb_array_elements(${records}::jsonb) r`;
 
-// ---- The send statement's offer variant (README, "Offers") ----------------------------------
-// Plain sends run the statement without any of this (the same text as before offers existed).
+// ---- The offer parts of the single-send statement (README, "Offers") --------------------------
 
 /** The offer's parameter (an OfferDraft as JSON): after the webhook delay when there is one. */
 export const offerParam = (webhook: boolean) => (webhook ? "$10::jsonb" : "$9::jsonb");
@@ -148,7 +148,7 @@ export const RESPONSE_TIME_CTES = `, sample AS (
 )`;
 
 /**
- * The send statement. \`ctx\` reads what the rules check and takes the advisory lock: it is
+ * The single-send statement, used for offers (messages go in batches: send-batch-sql.ts). \`ctx\` reads what the rules check and takes the advisory lock: it is
  * evaluated before the UPDATE can lock the conversation row (the UPDATE joins it), so every send
  * takes the advisory lock first and the row lock second, and two sends cannot deadlock. The
  * checks read the statement's snapshot, taken before the lock was granted; the seq does not
@@ -156,7 +156,7 @@ export const RESPONSE_TIME_CTES = `, sample AS (
  * makes the INSERT fail on its unique key (handled in append()). The message type follows
  * messageType() in chat/message-service.ts, here because the attachment kinds are only known here.
  */
-export const SEND_SQL = (webhook: boolean, offer = false) => `
+export const SEND_SQL = (webhook: boolean) => `
 WITH ctx AS (
   SELECT pg_advisory_lock(${LOCK_KEY("c.id")}) AS locked, c.id, c.kind::text AS kind, c.buyer_id, c.seller_id,
          ${ACTOR_SQL("$2", "$8")} AS actor, l.status::text AS listing_status,
@@ -171,18 +171,18 @@ WITH ctx AS (
          -- looked for in them once this one is stored (chat/contact-policy.ts). Two index rows.
          (SELECT json_agg(json_build_object('senderId', t.sender_id, 'content', t.content) ORDER BY t.seq)
             FROM messages t WHERE t.conversation_id = c.id AND t.seq > c.last_seq - 2) AS recent,
-         ${CONTACT_POLICY_APPLIES_SQL} AS contact_policy_applies${offer ? OFFER_CTX_COLUMNS : ""}
+         ${CONTACT_POLICY_APPLIES_SQL} AS contact_policy_applies${OFFER_CTX_COLUMNS}
   FROM conversations c LEFT JOIN listings l ON l.id = c.listing_id
   WHERE c.id = $1 AND ${VISIBLE_SQL("$2", "$8")}
 ), claimable AS (
   SELECT count(*) AS n, bool_and(a.kind = 'image') AS images, bool_and(a.kind = 'file') AS files
   FROM attachments a WHERE a.id = ANY($6::uuid[]) AND a.uploader_id = $2 AND a.message_id IS NULL
-), ${offer ? "ok0" : "ok"} AS (
+), ok0 AS (
   SELECT ctx.*, claimable.* FROM ctx, claimable
   WHERE NOT ctx.sender_banned AND NOT ctx.blocked AND ctx.listing_status IS DISTINCT FROM 'deleted' AND ctx.reply_ok
     AND ctx.existing IS NULL AND claimable.n = cardinality($6::uuid[])
-    AND NOT COALESCE((${EFFECT_SQL}->>'block')::boolean, false)${offer ? OFFER_CHECKS(offerParam(webhook)) : ""}
-)${offer ? OFFER_CTES(offerParam(webhook)) : ""}, c AS (
+    AND NOT COALESCE((${EFFECT_SQL}->>'block')::boolean, false)${OFFER_CHECKS(offerParam(webhook))}
+)${OFFER_CTES(offerParam(webhook))}, c AS (
   -- Response time (README): a buyer's message starts the wait unless one is running; the seller's
   -- next message ends it (prior: the row as locked, not the statement's older snapshot).
   UPDATE conversations SET last_seq = conversations.last_seq + 1, last_activity_at = now(), updated_at = now(),
@@ -193,10 +193,9 @@ WITH ctx AS (
   RETURNING conversations.id, conversations.last_seq, conversations.last_activity_at,
             CASE WHEN conversations.seller_id = $2 THEN prior.buyer_waiting_since END AS answered_wait
 ), m AS (
-  INSERT INTO messages (${offer ? "id, " : ""}conversation_id, seq, sender_id, client_id, type, content, reply_to_id, created_at, flags, masked_content)
-  SELECT ${offer ? "ok.offer_message_id, " : ""}c.id, c.last_seq, $2, $3,
-         ${offer ? "'offer'" : `(CASE WHEN ok.n = 0 THEN 'text' WHEN $4::text IS NOT NULL THEN 'mixed'
-               WHEN ok.images THEN 'image' WHEN ok.files THEN 'file' ELSE 'mixed' END)`}::message_type,
+  INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, type, content, reply_to_id, created_at, flags, masked_content)
+  SELECT ok.offer_message_id, c.id, c.last_seq, $2, $3,
+         'offer'::message_type,
          $4, $5, c.last_activity_at,
          ARRAY(SELECT jsonb_array_elements_text(COALESCE(${EFFECT_SQL.replaceAll("ctx.", "ok.")}->'flags', '[]'::jsonb))),
          ${EFFECT_SQL.replaceAll("ctx.", "ok.")}->>'masked'
@@ -209,9 +208,9 @@ WITH ctx AS (
   UPDATE attachments SET message_id = (SELECT id FROM m), position = array_position($6::uuid[], id)
   WHERE id = ANY($6::uuid[]) AND uploader_id = $2 AND message_id IS NULL AND EXISTS (SELECT 1 FROM m)
   RETURNING id, kind, mime_type, name, size, width, height, thumbnail_key, position
-)${FLAGS_CTE}${webhook ? UNREAD_WEBHOOK_CTE : ""}${offer ? OFFER_WEBHOOK_CTE(offerParam(webhook)) : ""}
+)${FLAGS_CTE}${webhook ? UNREAD_WEBHOOK_CTE : ""}${OFFER_WEBHOOK_CTE(offerParam(webhook))}
 SELECT ctx.id AS conversation_id, ctx.buyer_id, ctx.seller_id, ctx.listing_status, ctx.sender_banned, ctx.blocked,
-       ctx.existing, ctx.reply_ok, ctx.attachments, ctx.recent, ctx.contact_policy_applies,${offer ? OFFER_RESULT_COLUMNS : ""}
+       ctx.existing, ctx.reply_ok, ctx.attachments, ctx.recent, ctx.contact_policy_applies,${OFFER_RESULT_COLUMNS}
        COALESCE((${EFFECT_SQL}->>'block')::boolean, false) AS moderation_blocked,
        (SELECT row_to_json(x) FROM (
           SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.type::text AS type, m.content,
@@ -220,12 +219,10 @@ SELECT ctx.id AS conversation_id, ctx.buyer_id, ctx.seller_id, ctx.listing_statu
                    'id', a.id, 'kind', a.kind, 'mimeType', a.mime_type, 'name', a.name, 'size', a.size,
                    'width', a.width, 'height', a.height, 'hasThumbnail', a.thumbnail_key IS NOT NULL
                  ) ORDER BY a.position) FROM a), '[]'::json) AS attachments,
-                 '[]'::json AS reactions${offer ? `, (SELECT ${OFFER_VIEW_SQL("o")} FROM o) AS offer` : ""}
+                 '[]'::json AS reactions, (SELECT ${OFFER_VIEW_SQL("o")} FROM o) AS offer
           FROM m) x) AS inserted
 FROM ctx`;
-export const SEND_SQL_PLAIN = SEND_SQL(false);
-export const SEND_SQL_WEBHOOK = SEND_SQL(true);
-export const SEND_SQL_OFFER = SEND_SQL(false, true);
-export const SEND_SQL_OFFER_WEBHOOK = SEND_SQL(true, true);
+export const SEND_SQL_OFFER = SEND_SQL(false);
+export const SEND_SQL_OFFER_WEBHOOK = SEND_SQL(true);
 
 export const UNLOCK_SQL = `SELECT pg_advisory_unlock(${LOCK_KEY("$1::uuid")})`;
