@@ -13,6 +13,7 @@ import {
   metricValue,
   percentile,
   ratePerSecond,
+  sustainedRateFrom,
 } from "../bench/report/redis-faults-figures.js";
 
 describe("LiveOrder", () => {
@@ -74,6 +75,15 @@ describe("rates and times", () => {
     expect(firstTimeAtRate(times, 500, 4)).toBe(2300);
     expect(firstTimeAtRate(times, 0, 3)).toBe(20);
     expect(firstTimeAtRate(times, 0, 10)).toBeNull();
+  });
+
+  it("finds the second from which the rate held until the end", () => {
+    // Buckets of [0,1000), [1000,2000), [2000,3000): 3, 1, 3 events.
+    const times = [0, 10, 20, 1500, 2000, 2100, 2200, 3500];
+    expect(sustainedRateFrom(times, 0, 3000, 3)).toBe(2000);
+    expect(sustainedRateFrom(times, 0, 3000, 1)).toBe(0);
+    expect(sustainedRateFrom(times, 0, 3000, 4)).toBeNull();
+    expect(sustainedRateFrom(times, 0, 999, 1)).toBeNull();
   });
 
   it("takes nearest-rank percentiles", () => {

@@ -103,6 +103,25 @@ export function firstTimeAtRate(sortedTimes: readonly number[], from: number, ra
   return null;
 }
 
+/**
+ * Cuts [from, to) into whole buckets of `bucketMs` and returns the offset (ms from `from`) of the
+ * first bucket from which on every bucket holds at least `rate` per second: the rate came back and
+ * stayed. Null if even the last bucket falls short (or there is no whole bucket).
+ */
+export function sustainedRateFrom(sortedTimes: readonly number[], from: number, to: number, rate: number, bucketMs = 1_000): number | null {
+  const buckets = Math.floor((to - from) / bucketMs);
+  if (buckets < 1) return null;
+  const counts = new Array<number>(buckets).fill(0);
+  for (const t of sortedTimes) {
+    const k = Math.floor((t - from) / bucketMs);
+    if (t >= from && k < buckets) counts[k]!++;
+  }
+  const needed = (rate * bucketMs) / 1000;
+  let first: number | null = null;
+  for (let k = buckets - 1; k >= 0 && counts[k]! >= needed; k--) first = k;
+  return first === null ? null : first * bucketMs;
+}
+
 /** Nearest-rank percentile of unsorted values (null when empty). */
 export function percentile(values: readonly number[], p: number): number | null {
   if (values.length === 0) return null;
