@@ -55,21 +55,16 @@ import {
 } from "./report/redis-faults-figures.js";
 import { formatTable } from "./report/table.js";
 import { machineDescription, rssBytes } from "./support/proc-stats.js";
+import { UNREACHABLE_LIMITS } from "./support/limits.js";
 import { seedPairs } from "./support/seed.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Limits out of reach (every socket comes from 127.0.0.1 and sends far more than anyone types). */
+/** Limits out of reach, as every benchmark sets them (bench/support/limits.ts). */
 const NODE_VARS: Record<string, string> = {
-  RATE_LIMIT_MESSAGES: "off",
-  RATE_LIMIT_CONVERSATIONS: "off",
-  RATE_LIMIT_ANONYMOUS: "off",
-  SOCKET_HANDSHAKES_PER_IP: "off",
-  SOCKETS_PER_IP: "0",
-  SOCKETS_PER_USER: "0",
-  SOCKET_EVENTS_PER_SOCKET: "off",
+  ...UNREACHABLE_LIMITS,
   // info: startNode waits for the "Server listening" line.
   LOG_LEVEL: "info",
 };

@@ -229,20 +229,8 @@ export class MessageRepository {
       return null;
     }
     const context: SendContext = {
-      buyerId: row.buyer_id,
-      sellerId: row.seller_id,
-      listingStatus: row.listing_status,
-      senderBanned: row.sender_banned,
-      blocked: row.blocked,
-      existing: row.existing ? toMessageRecord(row.existing) : null,
-      replyOk: row.reply_ok,
-      attachments: row.attachments,
-      recent: row.recent ?? [],
-      contactPolicyApplies: row.contact_policy_applies,
-      moderationBlocked: row.moderation_blocked,
-      ...(input.offer
-        ? { offer: { listingCurrency: row.listing_currency ?? null, pending: row.pending_offer ?? null, raced: row.offer_raced ?? false } }
-        : {}),
+      ...toSendContext(row, row.recent ?? []),
+      offer: { listingCurrency: row.listing_currency ?? null, pending: row.pending_offer ?? null, raced: row.offer_raced ?? false },
     };
     if (row.inserted) return { kind: "stored", lock, message: toMessageRecord(row.inserted), context };
     if (context.existing) return { kind: "existing", lock, message: context.existing };
@@ -439,6 +427,23 @@ interface BatchRow extends Omit<SendRow, "conversation_id" | "buyer_id" | "selle
   previous_at: Date | string | null;
 }
 
+/** What the rules checked, as a send statement's row has it (single and batched alike). */
+function toSendContext(row: Omit<SendRow, "conversation_id" | "inserted">, recent: SendContext["recent"]): SendContext {
+  return {
+    buyerId: row.buyer_id,
+    sellerId: row.seller_id,
+    listingStatus: row.listing_status,
+    senderBanned: row.sender_banned,
+    blocked: row.blocked,
+    existing: row.existing ? toMessageRecord(row.existing) : null,
+    replyOk: row.reply_ok,
+    attachments: row.attachments,
+    recent,
+    contactPolicyApplies: row.contact_policy_applies,
+    moderationBlocked: row.moderation_blocked,
+  };
+}
+
 function isDeadlock(err: unknown): boolean {
   return (err as { code?: string } | null)?.code === "40P01";
 }
@@ -454,19 +459,7 @@ function toBatchOutcomes(rows: BatchRow[], inputs: readonly SendInput[]): BatchO
     if (row.conversation_id === null) return { kind: "not_found" };
     let recent = recentBy.get(row.conversation_id);
     if (!recent) recentBy.set(row.conversation_id, (recent = [...(row.recent ?? [])]));
-    const context: SendContext = {
-      buyerId: row.buyer_id!,
-      sellerId: row.seller_id!,
-      listingStatus: row.listing_status,
-      senderBanned: row.sender_banned,
-      blocked: row.blocked,
-      existing: row.existing ? toMessageRecord(row.existing) : null,
-      replyOk: row.reply_ok,
-      attachments: row.attachments,
-      recent: recent.slice(-2),
-      contactPolicyApplies: row.contact_policy_applies,
-      moderationBlocked: row.moderation_blocked,
-    };
+    const context = toSendContext({ ...row, buyer_id: row.buyer_id!, seller_id: row.seller_id! }, recent.slice(-2));
     if (row.inserted) {
       const input = inputs[row.n]!;
       recent.push({ senderId: input.senderId, content: input.content });
