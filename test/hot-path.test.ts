@@ -30,6 +30,12 @@ function counters() {
   };
 }
 
+/** Batches written so far (the group-commit histogram's count). */
+async function batchCount(): Promise<number> {
+  const metric = await app.chat.metrics.sendBatchSize.get();
+  return metric.values.find((v) => v.metricName === "marketchat_send_batch_size_count")?.value ?? 0;
+}
+
 /**
  * Writes on the bus's publisher socket (one Redis; a cluster writes once per shard): the copies of
  * one event must leave together, so they cost one round trip whatever their number.
@@ -128,6 +134,28 @@ describe("per-message budget", () => {
     expect((await send("56 78")).json().flags).toEqual(["contact_info"]);
     await settled();
     expect(counters().statements - before).toBe(2);
+  });
+
+  it("sends that arrive together are written together: fewer statements than sends, and each batch's publishes leave in one write", async () => {
+    const n = 12;
+    const conversations = await Promise.all(Array.from({ length: n }, () => makeConversation(app)));
+    const post = (c: (typeof conversations)[number], content: string) =>
+      app.inject({ method: "POST", url: `/api/conversations/${c.conversationId}/messages`, headers: auth(c.buyerToken), payload: { clientId: randomUUID(), content } });
+    // A first message each (a conversation's first one also reads its view for conversation:new).
+    for (const c of conversations) expect((await post(c, "first")).statusCode).toBe(201);
+    await settled();
+    const writes = REDIS_CLUSTER_NODES ? null : countPublisherWrites();
+    const batchesBefore = await batchCount();
+    const before = counters();
+    const answers = await Promise.all(conversations.map((c) => post(c, "together")));
+    expect(answers.map((r) => r.statusCode)).toEqual(Array(n).fill(201));
+    await settled();
+    const batches = (await batchCount()) - batchesBefore;
+    const after = counters();
+    expect(after.statements - before.statements).toBe(batches);
+    expect(batches).toBeLessThan(n);
+    expect(after.publish - before.publish).toBe(2 * n);
+    if (writes) expect(writes()).toBeLessThanOrEqual(batches);
   });
 
   it("a resend of a stored clientId costs 1 statement and publishes nothing", async () => {

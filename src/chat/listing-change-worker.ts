@@ -112,7 +112,7 @@ export class ListingChangeWorker {
         await repository.finish(change);
         return true;
       }
-      // Same order as a send: the local queues, then the advisory locks (in the repository).
+      // Same order as an offer: the local queues, then the advisory locks (in the repository).
       const releases: (() => void)[] = [];
       let result;
       try {

@@ -5,9 +5,9 @@
 //           ──decline (other side)─▶ declined                 (+ a new pending offer, the counter)
 //           ──withdraw (maker)─────▶ withdrawn       pending ──OFFER_TTL_MS (sweep)──▶ expired
 //
-// Making and countering an offer are sends: the send statement's offer variant (db/message-
-// repository.ts) takes the conversation's ordering lock and next seq, so an offer is ordered,
-// idempotent on clientId and delivered as message:new exactly like a message. The other changes
+// Making and countering an offer are sends: the single-send statement (db/send-sql.ts) takes the
+// conversation's advisory lock and next seq, so an offer is idempotent on clientId, takes its
+// place in the seq order and is delivered as message:new exactly like a message. The other changes
 // are one conditional statement each (db/offer-repository.ts) and reach both participants as
 // message:updated. Every change writes its offer.* webhook in its own transaction. The service
 // never changes the listing: the marketplace decides on the webhook and pushes it.

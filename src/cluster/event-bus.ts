@@ -4,9 +4,9 @@
 // node joins, the last one leaving leaves) and every copy addressed to all nodes.
 //
 // Order: the copies on one target reach every node that joined it in the order their publishes
-// were accepted, and publish() resolves only once every copy was accepted, so a sender that
-// holds a conversation's ordering lock across publish() gets seq 5 before seq 6 to every socket of
-// both participants (README, "Ordering"). Exactly once: a node gets each copy once per target it
+// were accepted. Two nodes publishing one conversation's messages are not ordered against each
+// other: the delivering node puts messages back in seq order (realtime/seq-orderer.ts, README
+// "Ordering"). Exactly once: a node gets each copy once per target it
 // joined; copies for two targets the node joined are two deliveries, each for its own target's
 // sockets (the receiving side makes sure a socket in both targets' rooms emits once).
 

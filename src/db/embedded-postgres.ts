@@ -17,8 +17,8 @@
 //
 // What a single session still changes, by design of PGlite: session state is shared by all
 // connections. Session advisory locks are re-entrant across them (no deadlock, but no mutual
-// exclusion either: in embedded mode the ordering lock is MessageRepository's in-process queue per
-// conversation), SET applies to all, and a connection that opens a transaction block holds every other connection until it ends it.
+// exclusion either: in embedded mode offers and listing changes are kept apart by MessageRepository's
+// in-process queue per conversation; message batches are one statement each), SET applies to all, and a connection that opens a transaction block holds every other connection until it ends it.
 import { existsSync } from "node:fs";
 import { rename, rm, rmdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";

@@ -16,7 +16,7 @@ import type { ListingStatus, SystemEventView } from "../contract/shapes.js";
 import { MESSAGE_COLUMNS, toMessageRecord, type MessageRow } from "./message-sql.js";
 import type { MessageRecord } from "./records.js";
 
-/** The same advisory lock key as the send path's (message-repository.ts): system messages keep the conversation's order. */
+/** The same advisory lock key as the single-send statement's (send-sql.ts: offers) and edits'. */
 const LOCK_KEY = (idSql: string) => `hashtextextended(${idSql}::text, 0)`;
 
 export interface ClaimedChange {
@@ -164,9 +164,11 @@ export class ListingChangeRepository {
   }
 
   /**
-   * Writes one batch under the conversations' ordering locks (taken in id order, one connection,
-   * session-level like a send's), calls `publish` with what was stored while the locks are still
-   * held (so a send into one of them cannot be published between), then unlocks.
+   * Writes one batch under the conversations' advisory locks (taken in id order, one connection,
+   * session-level like an offer's: an offer into one of them waits), calls `publish` with what was
+   * stored, then unlocks. The UPDATE locks the conversation rows in id order too, as message
+   * batches do (db/send-batch-sql.ts), so the two cannot deadlock; delivering nodes keep the seq
+   * order of system messages and messages alike (README, "Ordering").
    */
   async writeBatch(
     change: ClaimedChange,

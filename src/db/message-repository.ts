@@ -176,9 +176,9 @@ export class MessageRepository {
   }
 
   /**
-   * This node's in-process queue of a conversation, as append() takes it: the listing-change
-   * worker takes it before the advisory locks, in the same order as a send (embedded mode has
-   * only this one to order by).
+   * This node's in-process queue of a conversation, as append() (offers) takes it: the
+   * listing-change worker takes it before the advisory locks, in the same order (embedded mode,
+   * where advisory locks are re-entrant, has only this one to order them by).
    */
   acquireLocal(conversationId: string): Promise<() => void> {
     return this.local.acquire(`c:${conversationId}`);
