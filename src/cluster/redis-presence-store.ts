@@ -53,6 +53,8 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly attached = new Set<string>();
   /** Detaches that failed (Redis away): retried by the next sweep. */
   private readonly pendingDetach = new Map<string, Date>();
+  /** While a resync runs: when each user detached meanwhile went (their last-seen time). */
+  private detachedDuringResync: Map<string, Date> | null = null;
   private needsResync = false;
   private lastResync = Date.now();
   private readonly redis: PresenceCommands;
@@ -91,6 +93,7 @@ export class RedisPresenceStore implements PresenceStore {
 
   async detach(userId: string, lastSeenAt: Date): Promise<boolean> {
     this.attached.delete(userId);
+    this.detachedDuringResync?.set(userId, lastSeenAt);
     try {
       const wentOffline = await this.redis.mcPresenceDetach(
         this.userKey(userId), this.memberKey(this.member), this.seenKey(userId),
@@ -152,6 +155,7 @@ export class RedisPresenceStore implements PresenceStore {
     this.needsResync = false;
     this.lastResync = Date.now();
     const snapshot = [...this.attached];
+    const detached = (this.detachedDuringResync = new Map());
     const cameOnline: string[] = [];
     try {
       for (let i = 0; i < snapshot.length; i += this.reapBatch) {
@@ -165,11 +169,13 @@ export class RedisPresenceStore implements PresenceStore {
     } catch (err) {
       this.needsResync = true;
       throw err;
+    } finally {
+      this.detachedDuringResync = null;
     }
-    // A user whose last socket went while the resync ran was put back by it: release them again
-    // (at worst their contacts see one extra offline).
+    // A user whose last socket went while the resync ran was put back by it: release them again,
+    // with the time they really went (at worst their contacts see one extra offline).
     for (const userId of snapshot) {
-      if (!this.attached.has(userId)) this.pendingDetach.set(userId, new Date());
+      if (!this.attached.has(userId)) this.pendingDetach.set(userId, detached.get(userId) ?? new Date());
     }
     return cameOnline.filter((userId) => this.attached.has(userId));
   }
