@@ -196,6 +196,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     moderator,
     messages: messageRepo,
     batcher,
+    publishBacklogLimit: config.PUBLISH_BACKLOG_LIMIT,
     participants,
     conversations: conversationRepo,
     presenter,

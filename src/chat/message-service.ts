@@ -26,6 +26,11 @@ export interface MessageServiceDeps {
   messages: MessageRepository;
   /** This node's group commit of sends (send-batcher.ts). */
   batcher: Pick<SendBatcher, "submit">;
+  /**
+   * Publishes waiting for Redis beyond which sends are answered `unavailable` (PUBLISH_BACKLOG_LIMIT):
+   * during a Redis outage a node keeps storing and answering until this many wait to go out.
+   */
+  publishBacklogLimit: number;
   participants: ParticipantRepository;
   conversations: ConversationRepository;
   presenter: Presenter;
@@ -62,7 +67,7 @@ export class MessageService {
       throw invalid("content: a message needs text or attachments");
     }
     this.deps.checkSendRate?.(caller.userId);
-    if (this.publishing.size >= PUBLISH_BACKLOG_LIMIT) {
+    if (this.publishing.size >= this.deps.publishBacklogLimit) {
       // Redis is not taking publishes: stop storing what could not be delivered live either.
       throw new AppError("unavailable", "Messages cannot be delivered right now; retry shortly", 1_000);
     }
@@ -274,7 +279,7 @@ export class MessageService {
     }
   }
 
-  /** Publishes not yet answered by Redis (bounded: PUBLISH_BACKLOG_LIMIT). */
+  /** Publishes not yet answered by Redis (bounded: publishBacklogLimit). */
   private readonly publishing = new Set<Promise<void>>();
 
   /** Publishes after the sender was answered: a stalled Redis holds no lock and no connection. */
@@ -299,11 +304,6 @@ export class MessageService {
 }
 
 const PUBLISH_TIMEOUT_MS = 2_000;
-/**
- * Publishes waiting for Redis beyond which sends are answered `unavailable`: during a Redis outage
- * a node keeps storing (clients are answered) until this many messages wait to go out.
- */
-const PUBLISH_BACKLOG_LIMIT = 5_000;
 
 /**
  * Why a send stored nothing, as the contract's error, checked in this order. Mirrors the `ok`

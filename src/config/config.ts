@@ -131,6 +131,8 @@ const schema = z.object({
   // waiting on a node before it answers `unavailable`.
   SEND_BATCH_MAX: int(1, 1000).default(256),
   SEND_QUEUE_LIMIT: int(1, 1_000_000).default(10_000),
+  // Stored messages whose publish Redis has not taken yet, beyond which sends answer `unavailable`.
+  PUBLISH_BACKLOG_LIMIT: int(1, 1_000_000).default(5_000),
   // Delivery in seq order (README, "Ordering"): how long a message after a gap waits for the
   // missing one before the node fetches it.
   DELIVERY_GAP_WAIT_MS: int(1, 60_000).default(250),
