@@ -110,6 +110,8 @@ interface NodeSample {
   sent: number | null;
   heapUsed: number | null;
   procRss: number | null;
+  /** Delivery in seq order (marketchat_delivery_order_total): held for a gap, fetched, repeats dropped. */
+  order: { held: number; fetched: number; dropped: number } | null;
 }
 
 interface ReadySample {
@@ -158,10 +160,11 @@ class NodeWatch {
         sent: metricValue(text, "marketchat_messages_sent_total"),
         heapUsed: metricValue(text, "nodejs_heap_size_used_bytes") ?? metricValue(text, "process_heap_bytes"),
         procRss: node.child.pid ? rssBytes(node.child.pid) : null,
+        order: deliveryOrder(text),
       });
     } catch {
       this.scrapeFailures++;
-      this.samples[i]!.push({ t: Date.now(), statements: null, sent: null, heapUsed: null, procRss: node.child.pid ? rssBytes(node.child.pid) : null });
+      this.samples[i]!.push({ t: Date.now(), statements: null, sent: null, heapUsed: null, procRss: node.child.pid ? rssBytes(node.child.pid) : null, order: null });
     } finally {
       this.busy.delete(key);
     }
@@ -183,6 +186,13 @@ class NodeWatch {
     this.ready.push({ t: Date.now(), startedAt, node: i, code });
     this.busy.delete(key);
   }
+}
+
+/** The delivering side's ordering counters; null from a build that does not have them. */
+function deliveryOrder(text: string): NodeSample["order"] {
+  const of = (outcome: string) => metricValue(text, "marketchat_delivery_order_total", `outcome="${outcome}"`);
+  const held = of("held");
+  return held === null ? null : { held, fetched: of("fetched") ?? 0, dropped: of("dropped") ?? 0 };
 }
 
 async function metricsText(node: NodeProcess): Promise<string> {
@@ -603,10 +613,27 @@ function summarize(x: SummaryInput) {
       heap,
       readyz,
       metricScrapeFailures: watch.scrapeFailures,
+      /** Messages the delivering nodes held for a gap, fetched to fill one, dropped as repeats (over the whole run). */
+      deliveryOrder: orderCounts(watch.samples),
     },
     storage: x.storage,
     series: series(x, ackTimes, offeredTimes),
   };
+}
+
+/** The ordering counters' growth from the first to the last scrape, summed over the nodes. */
+function orderCounts(perNode: NodeSample[][]): NodeSample["order"] {
+  const total = { held: 0, fetched: 0, dropped: 0 };
+  for (const samples of perNode) {
+    const seen = samples.filter((s) => s.order !== null);
+    if (seen.length === 0) return null;
+    const first = seen[0]!.order!;
+    const last = seen.at(-1)!.order!;
+    total.held += last.held - first.held;
+    total.fetched += last.fetched - first.fetched;
+    total.dropped += last.dropped - first.dropped;
+  }
+  return total;
 }
 
 function counterSamples(samples: NodeSample[], field: "statements" | "sent"): CounterSample[] {
@@ -760,6 +787,10 @@ function report(runs: FaultFigures[]): string {
     ...[0, 1].map((i): [string, (r: FaultFigures) => unknown] => [`${nodeName(i)} /readyz during fault`, (r) => r.nodes.readyz[i]?.during]),
     ...[0, 1].map((i): [string, (r: FaultFigures) => unknown] => [`${nodeName(i)} /readyz 200 again after ms`, (r) => r.nodes.readyz[i]?.firstOkAfterRestoreMs]),
     ["SQL statements/s once clients stopped retrying", (r) => r.nodes.sqlStatementsPerSecAfterClientsStopped],
+    [
+      "delivering nodes: messages held for a gap / fetched / repeats dropped",
+      (r) => (r.nodes.deliveryOrder ? `${r.nodes.deliveryOrder.held} / ${r.nodes.deliveryOrder.fetched} / ${r.nodes.deliveryOrder.dropped}` : "n/a"),
+    ],
     ["stored: clientId twice / seq gaps / acked missing", (r) => `${r.storage.clientIdsStoredTwice} / ${r.storage.conversationsWithSeqGap} / ${r.storage.ackedMissingOrAtOtherSeq}`],
     ["stored but never acked", (r) => r.storage.storedButNeverAcked],
     ["load generator loop delay p99 ms", (r) => r.loadGeneratorLoopDelayP99Ms],

@@ -103,6 +103,16 @@ describe("rates and times", () => {
     expect(metricValue(text, "nodejs_heap_size_used_bytes")).toBe(45_000_000);
     expect(metricValue(text, "process_heap_bytes")).toBeNull();
   });
+
+  it("keeps only the label sets asked for", () => {
+    const text = [
+      'marketchat_delivery_order_total{outcome="held",node="a"} 3',
+      'marketchat_delivery_order_total{outcome="fetched",node="a"} 1',
+      'marketchat_delivery_order_total{outcome="held",node="b"} 2',
+    ].join("\n");
+    expect(metricValue(text, "marketchat_delivery_order_total", 'outcome="held"')).toBe(5);
+    expect(metricValue(text, "marketchat_delivery_order_total", 'outcome="dropped"')).toBeNull();
+  });
 });
 
 describe("options", () => {

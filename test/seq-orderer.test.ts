@@ -21,8 +21,11 @@ function created(seq: number, createdMs: number, previousMs: number | null = cre
   };
 }
 
-function world(stored: Created[] = []) {
+function world(stored: Created[] = [], options: { gated?: boolean } = {}) {
   const delivered: string[] = [];
+  /** With `gated`, each fetch waits until answer() is called. */
+  const gates: (() => void)[] = [];
+  const answer = () => gates.shift()?.();
   const fetches: [number, number, string | null][] = [];
   const counts = { held: 0, fetched: 0, dropped: 0 };
   const orderer = new SeqOrderer({
@@ -32,6 +35,7 @@ function world(stored: Created[] = []) {
     deliver: (event, target) => delivered.push(`${target}:${event.type === "message.created" ? event.message.seq : event.type}`),
     fetch: async (conversationId, after, before, since) => {
       fetches.push([after, before, since?.toISOString() ?? null]);
+      if (options.gated) await new Promise<void>((resolve) => gates.push(resolve));
       return stored.filter(
         (e) => e.message.conversationId === conversationId && e.message.seq > after && e.message.seq < before &&
           (since === null || Date.parse(e.message.createdAt) >= since.getTime()),
@@ -44,7 +48,7 @@ function world(stored: Created[] = []) {
     onFetched: (n) => (counts.fetched += n),
     onDropped: () => counts.dropped++,
   });
-  return { orderer, delivered, fetches, counts };
+  return { orderer, delivered, fetches, counts, answer };
 }
 
 beforeEach(() => {
@@ -85,6 +89,39 @@ describe("delivery in seq order", () => {
     orderer.accept(created(5, 50), "buyer");
     expect(delivered.slice(4)).toEqual(["buyer:5"]);
     expect(counts).toEqual({ held: 2, fetched: 1, dropped: 1 });
+  });
+
+  it("a message that comes in during a gap fetch past a new gap waits for that gap too", async () => {
+    const stored = [created(2, 20), created(4, 40)];
+    const { orderer, delivered, fetches, answer } = world(stored, { gated: true });
+    orderer.joined("buyer");
+    orderer.accept(created(1, 10, null), "buyer");
+    orderer.accept(created(3, 30), "buyer");
+    await vi.advanceTimersByTimeAsync(200);
+    expect(fetches).toEqual([[1, 3, null]]);
+    // 5 arrives while the fetch for 2 is running (4 still missing).
+    orderer.accept(created(5, 50), "buyer");
+    answer();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(delivered).toEqual(["buyer:1", "buyer:2", "buyer:3"]);
+    orderer.accept(created(4, 40), "buyer");
+    expect(delivered).toEqual(["buyer:1", "buyer:2", "buyer:3", "buyer:4", "buyer:5"]);
+  });
+
+  it("a gap past the fetched range that never arrives is fetched in turn", async () => {
+    const stored = [created(2, 20), created(4, 40)];
+    const { orderer, delivered, fetches, answer } = world(stored, { gated: true });
+    orderer.joined("buyer");
+    orderer.accept(created(1, 10, null), "buyer");
+    orderer.accept(created(3, 30), "buyer");
+    await vi.advanceTimersByTimeAsync(200);
+    orderer.accept(created(5, 50), "buyer");
+    answer();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(fetches).toEqual([[1, 3, null], [3, 5, null]]);
+    answer();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(delivered).toEqual(["buyer:1", "buyer:2", "buyer:3", "buyer:4", "buyer:5"]);
   });
 
   it("keeps each user's copies apart and other events untouched", () => {

@@ -129,11 +129,14 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** Sum of every sample of a metric in Prometheus text format (all label sets), or null if absent. */
-export function metricValue(text: string, name: string): number | null {
+/** Sum of every sample of a metric in Prometheus text format (all label sets, or those whose labels contain `label`), or null if absent. */
+export function metricValue(text: string, name: string, label?: string): number | null {
   let total: number | null = null;
-  const pattern = new RegExp(`^${name}(?:\\{[^}]*\\})? ([-\\d.e+]+|NaN)(?: \\d+)?$`, "gm");
-  for (const m of text.matchAll(pattern)) total = (total ?? 0) + Number(m[1]);
+  const pattern = new RegExp(`^${name}(\\{[^}]*\\})? ([-\\d.e+]+|NaN)(?: \\d+)?$`, "gm");
+  for (const m of text.matchAll(pattern)) {
+    if (label !== undefined && !(m[1] ?? "").includes(label)) continue;
+    total = (total ?? 0) + Number(m[2]);
+  }
   return total;
 }
 

@@ -151,12 +151,20 @@ export class SeqOrderer {
       count++;
     }
     if (count > 0) this.options.onFetched?.(count);
+    // Everything up to the top held when the wait ended, in order: the gap below it is filled as
+    // far as PostgreSQL has it.
     for (const seq of [...entry.held.keys()].sort((a, b) => a - b)) {
+      if (seq > top) break;
+      const event = entry.held.get(seq)!;
+      entry.held.delete(seq);
       if (entry.delivered !== null && seq <= entry.delivered) continue;
       entry.delivered = seq;
-      this.options.deliver(entry.held.get(seq)!, target);
+      this.options.deliver(event, target);
     }
-    entry.held.clear();
+    // Then what follows without a gap. Messages that came in during the fetch past a new gap
+    // wait for it in turn.
+    this.drain(entry, target);
+    if (entry.held.size > 0) entry.timer ??= setTimeout(() => void this.fill(target, conversationId, entry), this.options.holdMs);
   }
 
   /** Drops the least recently used entries that hold nothing, beyond maxEntries. */
