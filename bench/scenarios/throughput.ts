@@ -172,7 +172,8 @@ export function serverLine(server: StepServerStats | null): string {
   const b = server.batchSize;
   return (
     `, SQL/msg ${server.statementsPerMessage ?? "n/a"}` +
-    (b ? `, batches ${b.batches} mean ${b.mean ?? "-"} p50 ${fmtBound(b.p50)} p90 ${fmtBound(b.p90)} max ${fmtBound(b.max)}` : ", batch sizes n/a")
+    (b ? `, batches ${b.batches} mean ${b.mean ?? "-"} p50 ${fmtBound(b.p50)} p90 ${fmtBound(b.p90)} max ${fmtBound(b.max)}` : ", batch sizes n/a") +
+    (server.deliveryOrder ? `, order held ${server.deliveryOrder.held} fetched ${server.deliveryOrder.fetched} dropped ${server.deliveryOrder.dropped}` : "")
   );
 }
 

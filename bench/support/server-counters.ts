@@ -19,6 +19,15 @@ export interface ServerCounters {
   messages: number | null;
   /** marketchat_send_batch_size over the nodes; null when no node exposes it. */
   batchSize: BucketCounts | null;
+  /** marketchat_delivery_order_total by outcome (held, fetched, dropped) over the nodes; null when absent. */
+  deliveryOrder?: DeliveryOrder | null;
+}
+
+/** Messages the delivering nodes held for a missing seq, fetched to fill a gap, dropped as repeats. */
+export interface DeliveryOrder {
+  held: number;
+  fetched: number;
+  dropped: number;
 }
 
 /** Batch sizes of one step. Percentiles are bucket upper bounds ("≤ 8"), "+Inf" past the last. */
@@ -41,11 +50,14 @@ export interface StepServerStats {
   messagesFrom: "server" | "completed";
   statementsPerMessage: number | null;
   batchSize: BatchSizeSummary | null;
+  /** Delivery ordering during the step (null when the servers do not count it). */
+  deliveryOrder: DeliveryOrder | null;
 }
 
 export const BATCH_SIZE_METRIC = "marketchat_send_batch_size";
 export const STATEMENTS_METRIC = "marketchat_db_statements_total";
 export const MESSAGES_METRIC = "marketchat_messages_sent_total";
+export const DELIVERY_ORDER_METRIC = "marketchat_delivery_order_total";
 
 interface Sample {
   name: string;
@@ -105,7 +117,15 @@ export function countersOf(texts: string[]): ServerCounters {
     statements: total(samples, STATEMENTS_METRIC),
     messages: total(samples, MESSAGES_METRIC),
     batchSize: histogramOf(samples, BATCH_SIZE_METRIC),
+    deliveryOrder: deliveryOrderOf(samples),
   };
+}
+
+function deliveryOrderOf(samples: Sample[]): DeliveryOrder | null {
+  const found = samples.filter((s) => s.name === DELIVERY_ORDER_METRIC);
+  if (found.length === 0) return null;
+  const sum = (outcome: string) => found.filter((s) => s.labels.outcome === outcome).reduce((n, s) => n + s.value, 0);
+  return { held: sum("held"), fetched: sum("fetched"), dropped: sum("dropped") };
 }
 
 /** The service's nodes: GET /metrics of each, summed. */
@@ -190,6 +210,14 @@ export function stepServerStats(before: ServerCounters, after: ServerCounters, c
     messagesFrom: stored === null ? "completed" : "server",
     statementsPerMessage: statements === null || messages === 0 ? null : round2(statements / messages),
     batchSize: batch ? summarizeBatchSizes(batch) : null,
+    deliveryOrder:
+      before.deliveryOrder && after.deliveryOrder
+        ? {
+            held: Math.max(0, after.deliveryOrder.held - before.deliveryOrder.held),
+            fetched: Math.max(0, after.deliveryOrder.fetched - before.deliveryOrder.fetched),
+            dropped: Math.max(0, after.deliveryOrder.dropped - before.deliveryOrder.dropped),
+          }
+        : null,
   };
 }
 
