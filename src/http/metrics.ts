@@ -134,15 +134,24 @@ export function createMetrics(nodeId: string, sources: MetricSources): Metrics {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
-    deliveryOrder: new Counter({
-      name: "marketchat_delivery_order_total",
-      help: "Delivery in seq order: messages held for a missing seq (held), fetched to fill a gap (fetched), repeats dropped (dropped)",
-      labelNames: ["outcome"],
-      registers: [registry],
-    }),
+    deliveryOrder: zeroed(
+      new Counter({
+        name: "marketchat_delivery_order_total",
+        help: "Delivery in seq order: messages held for a missing seq (held), fetched to fill a gap (fetched), repeats dropped (dropped)",
+        labelNames: ["outcome"],
+        registers: [registry],
+      }),
+      ["held", "fetched", "dropped"],
+    ),
     sockets: new Gauge({ name: "marketchat_sockets_connected", help: "Socket.IO connections on this node", registers: [registry] }),
     messagesSent: new Counter({ name: "marketchat_messages_sent_total", help: "Messages stored by this node", registers: [registry] }),
   };
+}
+
+/** Exposes every outcome from the start (0 rather than absent until the first one happens). */
+function zeroed(counter: Counter<"outcome">, outcomes: string[]): Counter<"outcome"> {
+  for (const outcome of outcomes) counter.inc({ outcome }, 0);
+  return counter;
 }
 
 export function instrumentHttp(app: FastifyInstance, registry: Registry): void {
