@@ -2,7 +2,7 @@
 // demo buyer, a demo seller and a listing to talk about, ready-to-use tokens (printed and kept
 // in DATA_DIR/demo-tokens.env), and the next command to try. Goes through the public HTTP API,
 // as the marketplace's backend would.
-import { writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import jwt from "jsonwebtoken";
@@ -80,7 +80,10 @@ export async function demoAccessText(config: Config, tokens: DemoTokens, secretP
     `SERVICE_TOKEN=${tokens.service}`,
     "",
   ].join("\n");
-  await writeFile(envPath, env, { mode: 0o600 });
+  // Written aside and renamed: whoever reads the file as soon as it exists (a script, a test)
+  // never sees half of it.
+  await writeFile(`${envPath}.tmp`, env, { mode: 0o600 });
+  await rename(`${envPath}.tmp`, envPath);
   return [
     "",
     `Demo access (tokens valid ${DEMO_TOKEN_TTL}, signed with the development secret in ${secretPath}):`,
