@@ -8,6 +8,7 @@ import { SendBatcher } from "../src/chat/send-batcher.js";
 import { MessageRepository, type BatchOutcome, type SendInput } from "../src/db/message-repository.js";
 import { AppError } from "../src/errors/errors.js";
 import { auth, makeConversation, useTestApp } from "./support/app.js";
+import { adminToken, serviceToken, token } from "./support/tokens.js";
 
 const fixture = useTestApp();
 
@@ -95,6 +96,38 @@ describe("the batch statement", () => {
     }
     const seqs = (await history(c.conversationId, c.buyerToken)).map((m) => m.seq);
     expect(seqs).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+  });
+});
+
+describe("messages a delivering node fetches to fill a gap", () => {
+  it("come as the events their senders published: the other side notified, the user when an admin wrote as the team", async () => {
+    const { app } = fixture;
+    const c = await makeConversation(app);
+    const post = (jwt: string, conversationId: string, content: string) =>
+      app.inject({ method: "POST", url: `/api/conversations/${conversationId}/messages`, headers: auth(jwt), payload: { clientId: randomUUID(), content } });
+    expect((await post(c.buyerToken, c.conversationId, "from the buyer")).statusCode).toBe(201);
+    expect((await post(c.sellerToken, c.conversationId, "from the seller")).statusCode).toBe(201);
+    const listing = await app.chat.messages.missing(c.conversationId, 0, 10, null);
+    expect(listing.map((e) => [e.message.seq, e.recipientId, e.opened?.userId ?? null])).toEqual([
+      [1, c.seller, c.seller],
+      [2, c.buyer, null],
+    ]);
+
+    const user = `u-gap-${randomUUID().slice(0, 8)}`;
+    expect((await app.inject({ method: "PUT", url: `/api/internal/users/${user}`, headers: auth(serviceToken()), payload: { name: "Gap" } })).statusCode).toBe(201);
+    const opened = await app.inject({ method: "POST", url: "/api/support/conversations", headers: auth(token(user)), payload: {} });
+    expect(opened.statusCode).toBe(201);
+    const support = opened.json().id as string;
+    expect((await post(token(user), support, "help")).statusCode).toBe(201);
+    expect((await post(adminToken("admin-gap"), support, "on it")).statusCode).toBe(201);
+    const events = await app.chat.messages.missing(support, 0, 10, null);
+    expect(events.map((e) => [e.message.content, e.recipientId])).toEqual([
+      ["help", "support"],
+      ["on it", user],
+    ]);
+    // Only the range asked for, and only what was stored since `since`.
+    expect((await app.chat.messages.missing(support, 1, 2, null)).map((e) => e.message.seq)).toEqual([]);
+    expect((await app.chat.messages.missing(support, 0, 10, new Date(Date.now() + 60_000))).map((e) => e.message.seq)).toEqual([]);
   });
 });
 

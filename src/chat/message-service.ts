@@ -92,16 +92,14 @@ export class MessageService {
       unreadWebhookDelayMs: this.deps.unreadWebhookDelayMs ?? null,
     });
     if (outcome.kind === "not_found") throw notFound("conversation");
-    if (outcome.kind === "existing") return { message: presenter.message(outcome.message, viewerOf(caller)), created: false };
     if (outcome.kind === "refused") throw refusal(outcome.context, attachmentIds, review);
-    // Another attempt of this clientId (a retry while the first was queued) wrote it: answer as a repeat.
-    if (merged) return { message: presenter.message(outcome.message, viewerOf(caller)), created: false };
+    // Stored before, or by another attempt of this clientId queued meanwhile: answered as a repeat.
+    if (outcome.kind === "existing" || merged) return { message: presenter.message(outcome.message, viewerOf(caller)), created: false };
     const { context } = outcome;
     const stored = await moderator.afterStore(null, outcome.message, context, review);
     this.deps.onStored?.();
     const shared = presenter.shared(stored);
-    // The other side: the seller (or the team), or the buyer when the seller or an admin wrote.
-    const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
+    const recipientId = recipientOf(caller.userId, context.buyerId, context.sellerId);
     // A conversation's first message opens it for the other side: the seller of a listing
     // conversation (the buyer writes first there), the team or the user of a support one.
     const opened =
@@ -125,7 +123,7 @@ export class MessageService {
     const found = await this.deps.messages.between(conversationId, afterSeq, beforeSeq, since);
     const events: Extract<ChatEvent, { type: "message.created" }>[] = [];
     for (const { message, buyerId, sellerId } of found) {
-      const recipientId = message.senderId === null || message.senderId === sellerId ? buyerId : sellerId;
+      const recipientId = recipientOf(message.senderId, buyerId, sellerId);
       const opened =
         message.seq === 1 ? { userId: recipientId, conversation: await this.conversationFor(recipientId, conversationId) } : null;
       events.push({ type: "message.created", to: [buyerId, sellerId], ...this.deps.presenter.shared(message), recipientId, opened });
@@ -322,6 +320,14 @@ function refusal(context: SendContext, attachmentIds: string[], review: Review):
   }
   if (context.moderationBlocked) return moderationRefusal(review.verdict);
   return conflict("The message could not be stored; try again");
+}
+
+/**
+ * Who is notified of a message: the seller (or the team) when the buyer wrote; the buyer when the
+ * seller, an admin (as the team) or the system (sender null) did.
+ */
+export function recipientOf(senderId: string | null, buyerId: string, sellerId: string): string {
+  return senderId !== null && senderId === buyerId ? sellerId : buyerId;
 }
 
 /**

@@ -22,6 +22,7 @@ import { AppError, notFound, invalid, forbidden, conflict, listingDeleted, banne
 import type { MessageView } from "../contract/shapes.js";
 import type { PublishEvent } from "./events.js";
 import { userViewer, viewerOf } from "./message-visibility.js";
+import { recipientOf } from "./message-service.js";
 import type { Presenter } from "./presenter.js";
 import { parse, uuid } from "./schemas.js";
 import { withTimeout } from "../util/with-timeout.js";
@@ -175,7 +176,7 @@ export class OfferService {
       const old = offer.respondsTo ? await this.deps.offers.messageOf(lock.client, offer.respondsTo.id) : null;
       const stored = outcome.message;
       const shared = presenter.shared(stored);
-      const recipientId = caller.userId === context.buyerId ? context.sellerId : context.buyerId;
+      const recipientId = recipientOf(caller.userId, context.buyerId, context.sellerId);
       const opened =
         stored.seq === 1
           ? { userId: context.sellerId, conversation: await this.conversationFor(context.sellerId, stored.conversationId, lock) }
