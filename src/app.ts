@@ -59,6 +59,7 @@ import { registerErrorHandling, registerJsonParser } from "./http/error-handler.
 import { registerCors } from "./http/cors.js";
 import { registerApiDocs } from "./http/docs/api-docs.js";
 import { registerRequestIds } from "./http/request-id.js";
+import { closeConnectionsOnShutdown } from "./http/close-on-shutdown.js";
 import { registerSecurityHeaders } from "./http/security-headers.js";
 import { makeGuards } from "./http/authenticate.js";
 import { createMetrics, instrumentHttp, type Metrics } from "./http/metrics.js";
@@ -297,6 +298,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   // First: it collects every route registered after it into /openapi.json.
   await registerApiDocs(app, { version: PACKAGE_VERSION });
   registerRequestIds(app);
+  closeConnectionsOnShutdown(app);
   await registerCors(app, config.CORS_ORIGINS);
   registerSecurityHeaders(app);
   registerErrorHandling(app);
